@@ -1,0 +1,89 @@
+# ------------------------------------------------------------------------------
+# Tenancy: the one contract of which app lives in which schema (ADR 0001).
+# ------------------------------------------------------------------------------
+from config.env import env_int, env_str
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "shared_apps.core",
+    "shared_apps.accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "rest_framework",
+    "django_htmx",
+]
+
+TENANT_APPS = [
+    "tenant_apps.audit",
+]
+
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Team"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+ROOT_URLCONF = "config.urls_tenant"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+TENANT_LIMIT_SET_CALLS = True  # one SET search_path per connection switch, not per cursor
+
+# How new team schemas are built: "clone" (replay the template schema's DDL) or "migrate" (run migrations).
+# bench/tenancy.py measures both; see docs/adr/0002-provisioning-by-clone.md.
+TEAM_PROVISIONING_METHOD = env_str("TEAM_PROVISIONING_METHOD", "clone")
+TEAM_TEMPLATE_SCHEMA = "team_template"
+
+# Host -> team resolution is cached in-process; at most this often a worker asks Redis whether a team or
+# domain changed anywhere (a generation counter), so a suspension takes effect within this many seconds.
+TEAM_CACHE_CHECK_SECONDS = env_int("TEAM_CACHE_CHECK_SECONDS", 1)
+TEAM_CACHE_MAX_AGE_SECONDS = env_int("TEAM_CACHE_MAX_AGE_SECONDS", 300)
+
+RESERVED_TEAM_SLUGS = frozenset(
+    {
+        "www",
+        "api",
+        "app",
+        "admin",
+        "console",
+        "mail",
+        "static",
+        "media",
+        "public",
+        "team",
+        "teams",
+        "help",
+        "support",
+        "docs",
+        "status",
+        "billing",
+        "auth",
+        "login",
+        "signup",
+        "account",
+        "accounts",
+        "webhooks",
+        "cdn",
+        "assets",
+        "dashboard",
+        "smtp",
+        "ftp",
+        "ns1",
+        "ns2",
+        "root",
+        "system",
+        "test",
+    }
+)
+
+# Called with team=<Team> inside a newly built team schema (dotted paths; seeds defaults per app).
+TEAM_SETUP_HOOKS: list[str] = []
+
+# Called with team=, user=, stdout= inside the demo team by `manage.py setup_demo` (seed demo content per app).
+DEMO_SETUP_HOOKS: list[str] = []

@@ -1,0 +1,18 @@
+"""URLs of the apex (the public tenant): marketing, signup/login, account pages, staff admin, global webhooks."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from shared_apps.core import views as core_views
+
+public_urlpatterns = [
+    path("", core_views.public_home_view, name="home"),
+]
+
+urlpatterns = [
+    path("", include((public_urlpatterns, "public"))),
+    path("", include("shared_apps.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("django-admin/", admin.site.urls),
+    path("healthz", core_views.health_view, name="health"),
+]

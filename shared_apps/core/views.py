@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from tenants.access import open_access
+
+
+@open_access
+def health_view(request: HttpRequest) -> JsonResponse:
+    """Liveness + database check for load balancers (answers on the apex and on every team host)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def public_home_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "public/home.html")

@@ -1,0 +1,203 @@
+"""Build and drop team schemas.
+
+Two ways to build a schema, chosen by ``TEAM_PROVISIONING_METHOD`` (docs/adr/0002-provisioning-by-clone.md):
+
+* ``clone``: replay the DDL of a migrated template schema (``TEAM_TEMPLATE_SCHEMA``) under the new name and copy
+  its migration records. The DDL is taken once per process with ``pg_dump --schema-only`` and reused.
+* ``migrate``: ``CREATE SCHEMA`` and run every tenant migration.
+
+The template can never hand out a stale schema: before every clone the template's applied migrations are compared
+with the migrations in the code, and a template that lacks any is migrated first (under an advisory lock, so two
+provisioners never migrate it at once). The dumped DDL is keyed by the template's applied migrations, so a
+template migrated by another process is dumped again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.migrations.loader import MigrationLoader
+from django_tenants.utils import schema_exists
+
+from tenants.models import Team
+
+logger = logging.getLogger(__name__)
+
+_TEMPLATE_LOCK_ID = 74_210_001  # pg_advisory_lock key for migrating the template schema
+_SAFE_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ProvisioningError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    schema_name: str
+    method: str
+    seconds: float
+
+
+def _quote(schema: str) -> str:
+    if not _SAFE_SCHEMA.match(schema) or schema.startswith("pg_"):
+        raise ProvisioningError(f"Refusing unsafe schema name {schema!r}.")
+    return f'"{schema}"'
+
+
+@cache
+def expected_migrations() -> frozenset[tuple[str, str]]:
+    """Every migration in the code. django-tenants records all of them in every schema."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    return frozenset(loader.graph.nodes)
+
+
+def applied_migrations(schema: str) -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_name = 'django_migrations')",
+            [schema],
+        )
+        if not cursor.fetchone()[0]:
+            return set()
+        cursor.execute(f"SELECT app, name FROM {_quote(schema)}.django_migrations")  # noqa: S608
+        return {(app, name) for app, name in cursor.fetchall()}
+
+
+def pending_migrations(schema: str) -> set[tuple[str, str]]:
+    return set(expected_migrations()) - applied_migrations(schema)
+
+
+def migrate_schema(schema: str) -> None:
+    """Run pending migrations in one existing schema (prints nothing)."""
+    call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=0)
+    connection.set_schema_to_public()
+
+
+def template_ensure_current() -> frozenset[tuple[str, str]]:
+    """Create or migrate the template schema until it holds every migration in the code; return its set."""
+    template = settings.TEAM_TEMPLATE_SCHEMA
+    if not pending_migrations(template) and schema_exists(template):
+        return frozenset(applied_migrations(template))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK_ID])
+    try:
+        if not schema_exists(template):
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(template)}")
+        if pending_migrations(template):
+            logger.info("team_template.migrating", extra={"schema": template})
+            migrate_schema(template)
+        return frozenset(applied_migrations(template))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_TEMPLATE_LOCK_ID])
+
+
+class _DdlCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: str | None = None
+        self._ddl: str = ""
+
+    def get(self, applied: frozenset[tuple[str, str]]) -> str:
+        key = hashlib.sha256(repr(sorted(applied)).encode()).hexdigest()
+        with self._lock:
+            if key != self._key:
+                self._ddl = _dump_template_ddl()
+                self._key = key
+            return self._ddl
+
+
+def _dump_template_ddl() -> str:
+    """The template's DDL, schema-qualified, with settings lines (which would change search_path) removed."""
+    db = settings.DATABASES["default"]
+    command = [
+        "pg_dump",
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--no-comments",
+        f"--schema={settings.TEAM_TEMPLATE_SCHEMA}",
+        "--dbname",
+        str(db["NAME"]),
+    ]
+    if db.get("HOST"):
+        command += ["--host", str(db["HOST"])]
+    if db.get("PORT"):
+        command += ["--port", str(db["PORT"])]
+    if db.get("USER"):
+        command += ["--username", str(db["USER"])]
+    env = {"PGPASSWORD": str(db.get("PASSWORD") or ""), "PATH": "/usr/bin:/usr/local/bin:/bin"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+    if result.returncode != 0:
+        raise ProvisioningError(f"pg_dump of the template failed: {result.stderr.strip()[:500]}")
+    kept = []
+    for line in result.stdout.splitlines():
+        if line.startswith(("SET ", "SELECT pg_catalog.set_config", "--", "\\")):
+            continue
+        if line.startswith("CREATE SCHEMA "):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+_ddl_cache = _DdlCache()
+
+
+def _template_pattern() -> re.Pattern[str]:
+    return re.compile(r"(?<![\w\"])" + re.escape(settings.TEAM_TEMPLATE_SCHEMA) + r"\.")
+
+
+def schema_clone(schema: str) -> None:
+    """Build ``schema`` from the (current) template in one transaction."""
+    applied = template_ensure_current()
+    ddl = _template_pattern().sub(f"{_quote(schema)}.", _ddl_cache.get(applied))
+    template = _quote(settings.TEAM_TEMPLATE_SCHEMA)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {_quote(schema)}")
+        cursor.execute(ddl)
+        cursor.execute(
+            f"INSERT INTO {_quote(schema)}.django_migrations (app, name, applied) "  # noqa: S608
+            f"SELECT app, name, applied FROM {template}.django_migrations"
+        )
+    # The DDL ran with no search path of its own; make django-tenants re-issue ours on the next cursor.
+    connection.search_path_set_schemas = None
+
+
+def schema_migrate(schema: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {_quote(schema)}")
+    migrate_schema(schema)
+
+
+def schema_build(*, team: Team, method: str | None = None) -> ProvisionResult:
+    """Create ``team``'s schema by the configured method. Fails if it exists already."""
+    method = method or settings.TEAM_PROVISIONING_METHOD
+    start = time.perf_counter()
+    if schema_exists(team.schema_name):
+        raise ProvisioningError(f"Schema {team.schema_name} already exists.")
+    if method == "clone":
+        schema_clone(team.schema_name)
+    elif method == "migrate":
+        schema_migrate(team.schema_name)
+    else:
+        raise ProvisioningError(f"Unknown provisioning method {method!r}.")
+    return ProvisionResult(team.schema_name, method, time.perf_counter() - start)
+
+
+def schema_drop(schema: str) -> None:
+    if schema in ("public", settings.TEAM_TEMPLATE_SCHEMA):
+        raise ProvisioningError(f"Refusing to drop {schema}.")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")

@@ -1,0 +1,50 @@
+"""Celery adapters for team lifecycle work. Each task calls one service."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from config.celery import Queue, app
+from tenants import services
+from tenants.context import tenant_context
+from tenants.models import Team
+
+
+@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+def team_provision_task(*, team_id: int) -> str:
+    """Build a new team's schema (runs in public). Idempotent: a second delivery finds the team active."""
+    return services.team_provision(team_id=team_id).status
+
+
+@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+def team_delete_task(*, team_id: int) -> None:
+    """Drop a team's schema and rows after a confirmed deletion (runs in public)."""
+    team = Team.objects.filter(pk=team_id).first()
+    if team is not None:
+        services.team_delete(team=team)
+
+
+@app.task(queue=Queue.MAINTENANCE)
+def team_storage_refresh_dispatch_task() -> int:
+    """Beat entry point (public): one storage refresh per active team, each in its own schema."""
+    count = 0
+    for team in Team.objects.active().only("pk", "schema_name", "slug", "name", "status"):
+        with tenant_context(team):
+            team_storage_refresh_task.delay()
+        count += 1
+    return count
+
+
+@app.task(queue=Queue.MAINTENANCE)
+def team_storage_refresh_task() -> int:
+    """Record how many bytes the current team's schema occupies (runs in the team's schema)."""
+    schema = connection.schema_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
+            [schema],
+        )
+        size = int(cursor.fetchone()[0])
+    Team.objects.filter(schema_name=schema).update(storage_bytes=size)
+    return size
