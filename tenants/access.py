@@ -49,9 +49,9 @@ def api_access(view: F) -> F:
 def view_policy(view: Callable[..., Any]) -> tuple[str, Role]:
     """The (access, minimum role) declared by a view function or class-based view."""
     target: Any = getattr(view, "view_class", None) or getattr(view, "cls", None) or view
-    access = getattr(view, "team_access", None) or getattr(target, "team_access", MEMBERS)
+    access = str(getattr(view, "team_access", None) or getattr(target, "team_access", MEMBERS))
     role = getattr(view, "required_role", None) or getattr(target, "required_role", Role.VIEWER)
-    return access, Role(role)
+    return access, Role(str(role))
 
 
 class MemberAccessMixin:

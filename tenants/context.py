@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
+from tenants.db import connection
 from tenants.models import Team
 
 

@@ -1,6 +1,6 @@
 import logging
 
-from django.db import connection
+from tenants.db import connection
 
 
 class TeamContextFilter(logging.Filter):

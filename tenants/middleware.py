@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
 from tenants.access import API, OPEN, view_policy
+from tenants.db import connection
 from tenants.enums import TeamStatus
 from tenants.resolver import team_for_host
 from tenants.urls import apex_url
@@ -45,7 +45,7 @@ class TeamHostMiddleware:
             if connection.schema_name != "public":
                 connection.set_schema_to_public()
             request.tenant = team  # type: ignore[attr-defined]
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
             return self.get_response(request)
 
         if team.status != TeamStatus.ACTIVE:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connections
 
 from tenants import provisioning
+from tenants.db import connection
 from tenants.enums import TeamStatus
 from tenants.models import Team
 

@@ -25,10 +25,11 @@ from functools import cache
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
+from tenants.db import connection
 from tenants.models import Team
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class _DdlCache:
 
 def _dump_template_ddl() -> str:
     """The template's DDL, schema-qualified, with settings lines (which would change search_path) removed."""
-    db = settings.DATABASES["default"]
+    db = connection.settings_dict
     command = [
         "pg_dump",
         "--schema-only",

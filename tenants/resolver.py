@@ -36,7 +36,7 @@ class _TeamCache:
         self._by_host: dict[str, _Entry] = {}
         self._by_schema: dict[str, _Entry] = {}
         self._lock = threading.Lock()
-        self._generation: bytes | None = None
+        self._generation: bytes | str | None = None
         self._checked_at = 0.0
 
     def clear(self) -> None:

@@ -7,13 +7,14 @@ import re
 import zlib
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from shared_apps.accounts.models import User
 from tenants import provisioning
 from tenants.context import tenant_context
+from tenants.db import connection
 from tenants.enums import Role, TeamStatus
 from tenants.exceptions import InvalidStateError, TeamSlugError
 from tenants.models import Domain, Membership, Team, schema_name_for_slug

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import connection
-
 from config.celery import Queue, app
 from tenants import services
 from tenants.context import tenant_context
+from tenants.db import connection
 from tenants.models import Team
 
 

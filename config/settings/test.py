@@ -1,12 +1,17 @@
-"""Test runs: fast hashing, real PostgreSQL schemas and real Redis (a separate database number)."""
+"""Test runs: fast hashing, real PostgreSQL schemas and real Redis.
+
+Each pytest-xdist worker gets its own Redis database number, so brokers, caches and locks never collide.
+"""
 
 import os
 
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_index = int(_worker[2:]) if _worker[2:].isdigit() else 0
 os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-os.environ.setdefault("CACHE_KEY_PREFIX", "cstest")
+os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{9 + _index}")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"cstest{_index}")
 
-from config.settings.base import *
+from config.settings.base import *  # noqa: E402
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -14,3 +19,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 ACCOUNT_RATE_LIMITS = False
 LOGGING["root"]["level"] = "WARNING"
+TEAM_CACHE_CHECK_SECONDS = 0  # tests see invalidations at once

@@ -32,3 +32,4 @@ if ! stamp_ok "package-lock.json" "node_modules/.lock-stamp"; then
 fi
 say "Building the front end (static/build)"
 npm run --silent build
+mkdir -p "$VAR/staticfiles" "$VAR/mail"

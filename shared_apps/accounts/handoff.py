@@ -95,7 +95,7 @@ def login_group_end(request: HttpRequest) -> int:
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     group_key = key("login_group", group)
     try:
-        session_keys = [k.decode() for k in get_redis().smembers(group_key)]
+        session_keys = [k.decode() if isinstance(k, bytes) else str(k) for k in get_redis().smembers(group_key)]
         get_redis().delete(group_key)
     except redis.RedisError:
         logger.warning("login_group.end_failed")

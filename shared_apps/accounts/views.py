@@ -18,10 +18,14 @@ from tenants.selectors import membership_for, team_get_by_slug, team_list_for_us
 from tenants.urls import apex_url, team_url
 
 
+def _user_id(request: HttpRequest) -> int:
+    return int(request.user.pk or 0)  # the views using it require login
+
+
 @login_required
 def home_view(request: HttpRequest) -> HttpResponse:
     """After login: straight into the only team, or a picker when there are several (or none)."""
-    memberships = list(team_list_for_user(user_id=request.user.pk))
+    memberships = list(team_list_for_user(user_id=_user_id(request)))
     active = [m for m in memberships if m.team.status == TeamStatus.ACTIVE]
     if len(memberships) == 1 and len(active) == 1:
         return redirect("accounts:team_go", slug=active[0].team.slug)
@@ -32,12 +36,12 @@ def home_view(request: HttpRequest) -> HttpResponse:
 def team_go_view(request: HttpRequest, slug: str) -> HttpResponse:
     """Hand the logged-in user over to a team host they belong to (404 for any other team)."""
     team = team_get_by_slug(slug=slug)
-    if team is None or membership_for(user_id=request.user.pk, team_id=team.pk) is None:
+    if team is None or membership_for(user_id=_user_id(request), team_id=team.pk) is None:
         raise Http404("No such team")
     if team.status != TeamStatus.ACTIVE:
         return HttpResponseRedirect(team_url(team, "/"))  # the team host explains (provisioning, suspended)
     token = handoff.handoff_token_create(
-        user_id=request.user.pk,
+        user_id=_user_id(request),
         team_id=team.pk,
         next_path=request.GET.get("next", "/"),
         login_group=handoff.login_group_of(request),

@@ -10,7 +10,8 @@ from functools import cache
 
 import redis
 from django.conf import settings
-from django.db import connection
+
+from tenants.db import connection
 
 
 @cache

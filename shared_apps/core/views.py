@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from tenants.access import open_access
+from tenants.db import connection
 
 
 @open_access

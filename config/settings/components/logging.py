@@ -1,11 +1,13 @@
 # ------------------------------------------------------------------------------
 # Logging: one line per event, with the team schema on every record.
 # ------------------------------------------------------------------------------
+from typing import Any
+
 from config.env import env_str
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"team": {"()": "tenants.logging.TeamContextFilter"}},

@@ -16,7 +16,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbose = options["verbosity"] >= 1
-        report = migrate_all(parallel=options["parallel"], echo=self.stdout.write if verbose else lambda _: None)
+
+        def echo(line: str) -> None:
+            if verbose:
+                self.stdout.write(line)
+
+        report = migrate_all(parallel=options["parallel"], echo=echo)
         public_tenant_ensure()
         if verbose:
             self.stdout.write(

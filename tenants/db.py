@@ -1,0 +1,10 @@
+"""The default connection, typed for django-tenants' additions (``schema_name``, ``set_tenant`` …).
+
+``django.db.connection`` is a proxy to the current thread's connection, so this alias is always the live one.
+"""
+
+from typing import Any
+
+from django.db import connection as _connection
+
+connection: Any = _connection

@@ -1,0 +1,155 @@
+"""Test teams, clients and helpers shared by every test.
+
+Two team schemas (alpha, bravo) are built once per test database and kept with ``--reuse-db``; every test runs
+in a transaction that is rolled back. Never create a schema per test: provisioning tests that must commit use the
+``committed`` fixture and clean up after themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from shared_apps.accounts.models import User
+from tenants import resolver
+from tenants.context import tenant_context
+from tenants.enums import Role, TeamStatus
+from tenants.models import Membership, Team
+
+TEAM_A, TEAM_B = "alpha", "bravo"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Build the public tenant and the two test teams once; later runs with --reuse-db find them ready."""
+    from tenants.migrating import migrate_all
+    from tenants.services import public_tenant_ensure, team_create, team_provision
+
+    with django_db_blocker.unblock():
+        migrate_all(parallel=1)
+        public_tenant_ensure()
+        for slug in (TEAM_A, TEAM_B):
+            team = Team.objects.filter(slug=slug).first()
+            if team is None:
+                team = team_create(name=slug.title(), slug=slug, provision_async=False)
+            if team.status != TeamStatus.ACTIVE:
+                Team.objects.filter(pk=team.pk).update(status=TeamStatus.PROVISIONING)
+                team_provision(team_id=team.pk)
+        connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_team_cache() -> Iterator[None]:
+    # A rolled-back test never runs its on_commit invalidation: start every test with an empty cache.
+    resolver._cache.clear()
+    yield
+    resolver._cache.clear()
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def team_a(db: None) -> Team:
+    return Team.objects.get(slug=TEAM_A)
+
+
+@pytest.fixture
+def team_b(db: None) -> Team:
+    return Team.objects.get(slug=TEAM_B)
+
+
+@pytest.fixture
+def team(team_a: Team) -> Iterator[Team]:
+    """Team A, with the connection inside its schema for the whole test."""
+    with tenant_context(team_a):
+        yield team_a
+
+
+@pytest.fixture
+def other_team(team_b: Team) -> Team:
+    """Team B (not entered): the owner of the objects a cross-team probe must not reach."""
+    return team_b
+
+
+class TeamClient(Client):
+    """A test client on one host that leaves the test's own schema as it found it after each request."""
+
+    def __init__(self, host: str, **kwargs: Any) -> None:
+        super().__init__(HTTP_HOST=host, **kwargs)
+        self.host = host
+
+    def request(self, **request: Any) -> Any:
+        previous = connection.tenant
+        try:
+            return super().request(**request)
+        finally:
+            if connection.schema_name != previous.schema_name:
+                connection.set_tenant(previous)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    counter = {"n": 0}
+
+    def make(email: str | None = None, password: str = "a-strong-pass-123", **extra: Any) -> User:
+        from allauth.account.models import EmailAddress
+
+        counter["n"] += 1
+        user = User.objects.create_user(email=email or f"user{counter['n']}@example.com", password=password, **extra)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_member(make_user: Callable[..., User]) -> Callable[..., User]:
+    def make(team: Team, role: Role = Role.OWNER, **kwargs: Any) -> User:
+        user = make_user(**kwargs)
+        Membership.objects.create(user=user, team=team, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def host_for() -> Callable[[Team], str]:
+    return lambda team: f"{team.slug}.localhost"
+
+
+@pytest.fixture
+def apex_client(db: None) -> TeamClient:
+    return TeamClient("localhost")
+
+
+@pytest.fixture
+def client_for(db: None, host_for: Callable[[Team], str]) -> Callable[..., TeamClient]:
+    """``client_for(team, user=None)``: a client on the team's host, logged in as ``user`` when given."""
+
+    def make(team: Team, user: User | None = None) -> TeamClient:
+        client = TeamClient(host_for(team))
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def member_client(team_a: Team, make_member: Callable[..., User], client_for: Callable[..., TeamClient]) -> TeamClient:
+    """Team A's host, logged in as an owner of team A."""
+    return client_for(team_a, make_member(team_a, Role.OWNER))
+
+
+@pytest.fixture
+def committed(django_db_blocker: Any) -> Iterator[None]:
+    """Database access *outside* a test transaction (changes commit). Clean up what you create."""
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()
+
+
+from tests.fixtures_worker import live_worker  # noqa: E402, F401  (fixture)

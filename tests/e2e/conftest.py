@@ -1,0 +1,197 @@
+"""The whole product, running: a fresh database, gunicorn, a Celery worker, and headless Chromium driving it.
+
+The stack is built once per session: ``migrate_teams`` and ``setup_demo`` (the same commands ``make run`` uses)
+against a throwaway database, then the web server and a worker as real processes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Stack:
+    port: int
+    env: dict[str, str]
+    mail_dir: Path
+    logs: Path
+
+    def url(self, path: str = "/", team: str | None = None) -> str:
+        host = f"{team}.localhost" if team else "localhost"
+        return f"http://{host}:{self.port}{path}"
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    base = tmp_path_factory.mktemp("stack")
+    db_name = f"e2e_chatstudio_{os.getpid()}"
+    server = os.environ.get("E2E_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DATABASE_URL=f"{server}/{db_name}",
+        REDIS_URL="redis://127.0.0.1:6379/13",
+        CACHE_KEY_PREFIX=f"e2e{os.getpid()}",
+        SITE_PORT=str(port),
+        EMAIL_FILE_PATH=str(base / "mail"),
+        DEBUG="false",
+        PYTHONUNBUFFERED="1",
+        LOG_LEVEL="WARNING",
+    )
+    env.update(E2E_EXTRA_ENV)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    stack = Stack(port=port, env=env, mail_dir=base / "mail", logs=base)
+    processes: list[subprocess.Popen] = []
+    try:
+        stack.manage("migrate_teams", "-v", "0")
+        stack.manage("setup_demo")
+        web_log = base / "web.log"
+        processes.append(
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "gunicorn"),
+                    "config.wsgi",
+                    "-k",
+                    "gthread",
+                    "--workers",
+                    "1",
+                    "--threads",
+                    "8",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--bind",
+                    f"[::1]:{port}",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=web_log.open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+        worker_log = base / "worker.log"
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    "chat,pipelines,maintenance",
+                    "--concurrency",
+                    "2",
+                    "--loglevel",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=worker_log.open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+        _wait_http(stack.url("/healthz"), processes[0], web_log)
+        yield stack
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+# Environment for the stack that later features need (e.g. a fake LLM URL); filled by their fixtures' modules.
+E2E_EXTRA_ENV: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def login(page: object, stack: Stack, email: str, password: str) -> None:
+    page.goto(stack.url("/accounts/login/"))  # type: ignore[attr-defined]
+    page.fill("input[name=login]", email)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", password)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
