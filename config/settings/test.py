@@ -8,8 +8,9 @@ import os
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _index = int(_worker[2:]) if _worker[2:].isdigit() else 0
 os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
-os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{9 + _index}")
-os.environ.setdefault("CACHE_KEY_PREFIX", f"cstest{_index}")
+# TEST_REDIS_SERVER lets parallel checkouts use separate Redis servers (brokers must not be shared).
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379") + f"/{9 + _index}"
+os.environ["CACHE_KEY_PREFIX"] = f"cstest{_index}"
 
 from config.settings.base import *  # noqa: E402
 

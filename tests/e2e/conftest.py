@@ -88,7 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DATABASE_URL=f"{server}/{db_name}",
-        REDIS_URL="redis://127.0.0.1:6379/13",
+        REDIS_URL=os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379") + "/13",
         CACHE_KEY_PREFIX=f"e2e{os.getpid()}",
         SITE_PORT=str(port),
         EMAIL_FILE_PATH=str(base / "mail"),
