@@ -24,6 +24,7 @@ SHARED_APPS = [
 
 TENANT_APPS = [
     "tenant_apps.audit",
+    "tenant_apps.pipelines",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
