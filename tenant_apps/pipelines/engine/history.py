@@ -6,8 +6,10 @@ request does: ``fixed_tokens + history tokens <= limit``. Exactly at the limit n
 * ``max_history_length``: keep the last N messages.
 * ``truncate_tokens``: drop the oldest messages until the request fits.
 * ``summarize``: when the request does not fit, the older messages (plus the previous summary) are summarised by
-  the node's own model; the newest messages that fit in half the remaining budget stay verbatim. The summary is
-  stored as a marker on the last summarised entry, so later turns load from there and never re-summarise.
+  the node's own model into at most half the remaining budget; the newest messages that fit in the other half
+  stay verbatim. The summary is stored as a marker on the last summarised entry, so later turns load from there
+  and never re-summarise what is already folded in. A previous summary that alone exceeds its half is
+  re-summarised.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ def prepare_history(
 ) -> PreparedHistory:
     entries = list(store.load(key))
     summary: str | None = None
+    marker: HistoryEntry | None = None
     if entries and entries[0].summary is not None and mode == "summarize":
-        summary = entries[0].summary
+        marker, summary = entries[0], entries[0].summary
         entries = entries[1:]
 
     if mode == "max_history_length":
@@ -76,10 +79,11 @@ def prepare_history(
         keep_from -= 1
         kept_cost += costs[keep_from]
     older, kept = entries[:keep_from], entries[keep_from:]
-    if not older:  # nothing left to fold in; the newest messages alone exceed the room
-        return PreparedHistory(_messages(kept), summary)
+    upto = older[-1] if older else marker
+    if upto is None or (not older and summary_cost <= room):
+        return PreparedHistory(_messages(kept), summary)  # nothing to fold, and the summary is not the problem
     new_summary, usage = _summarize(model, previous=summary, entries=older, max_tokens=max(room, 64))
-    store.summarize(key, upto=older[-1], summary=new_summary)
+    store.summarize(key, upto=upto, summary=new_summary)
     return PreparedHistory(_messages(kept), new_summary, summary_usage=usage, summarized=len(older))
 
 

@@ -71,6 +71,7 @@ class HistoryParams(NodeParams):
     history_name: str = Field(
         "",
         max_length=100,
+        validate_default=True,
         json_schema_extra=ui("History name", order=51, visible_when={"field": "history_type", "equals": "named"}),
     )
     history_mode: HistoryMode = Field(

@@ -206,7 +206,9 @@ def syntax_messages(exc: SyntaxError) -> list[str]:
 def code_problems(source: str) -> list[str]:
     """Save-time check shared with the editor: policy violations, and ``main`` must be a top-level function."""
     try:
-        compile_restricted(source, filename=FILENAME, mode="exec")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile_restricted(source, filename=FILENAME, mode="exec")
     except SyntaxError as exc:
         return syntax_messages(exc)
     tree = ast.parse(source)
