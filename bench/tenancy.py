@@ -110,8 +110,10 @@ def main() -> None:
 
     psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     psql(f'CREATE DATABASE "{DB}"')
-    lines = [f"## Tenancy — {date.today()} — {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-             ""]
+    lines = [
+        f"## Tenancy — {date.today()} — {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "",
+    ]
     try:
         manage("migrate_teams", "-v", "0")
         import django
@@ -132,16 +134,24 @@ def main() -> None:
             migrate = create_teams(5, f"m{target}", "migrate")
             existing += 10
             rows.append((target, median_ms(clone), median_ms(migrate)))
-        lines += ["Team creation (row + domain + schema; median of 5):", "",
-                  "| existing teams | clone template DDL | run migrations |", "|---:|---:|---:|"]
+        lines += [
+            "Team creation (row + domain + schema; median of 5):",
+            "",
+            "| existing teams | clone template DDL | run migrations |",
+            "|---:|---:|---:|",
+        ]
         lines += [f"| {n} | {c} | {m} |" for n, c, m in rows]
 
         # Deploy migrations over every schema.
         noop = min(manage("migrate_teams", "-v", "0") for _ in range(3))
+        from django.db.migrations.loader import MigrationLoader
+
+        leaf = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("audit")[0][1]
+        sql = "COMMENT ON TABLE audit_auditevent IS NULL"
         TEMP_MIGRATION.write_text(
             "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
-            "    dependencies = [('audit', '0001_initial')]\n"
-            "    operations = [migrations.RunSQL('COMMENT ON TABLE audit_auditevent IS NULL', migrations.RunSQL.noop)]\n"
+            f"    dependencies = [('audit', '{leaf}')]\n"
+            f"    operations = [migrations.RunSQL('{sql}', migrations.RunSQL.noop)]\n"
         )
         try:
             pending = manage("migrate_teams", "-v", "0")
@@ -154,17 +164,28 @@ def main() -> None:
             for (schema,) in cursor.fetchall():
                 cursor.execute(f"DELETE FROM \"{schema}\".django_migrations WHERE name = '9999_bench_pending'")
         schemas = existing + 1
-        lines += ["", f"Deploy migrations over {schemas} schemas (`manage.py migrate_teams`, whole command):", "",
-                  "| case | time |", "|---|---:|",
-                  f"| nothing pending | {noop:.2f} s |", f"| one pending migration in every schema | {pending:.1f} s |"]
+        lines += [
+            "",
+            f"Deploy migrations over {schemas} schemas (`manage.py migrate_teams`, whole command):",
+            "",
+            "| case | time |",
+            "|---|---:|",
+            f"| nothing pending | {noop:.2f} s |",
+            f"| one pending migration in every schema | {pending:.1f} s |",
+        ]
         if args.baseline:
             baseline = manage("migrate_schemas", "-v", "0")
             lines.append(f"| django-tenants `migrate_schemas`, nothing pending | {baseline:.1f} s |")
 
         overhead = bench_request_overhead()
         plain = overhead["plain Django (no tenant middleware)"]
-        lines += ["", "Per-request cost of host -> team resolution (in-process WSGI, `GET /healthz` = one SELECT):", "",
-                  "| stack | µs / request | added vs plain |", "|---|---:|---:|"]
+        lines += [
+            "",
+            "Per-request cost of host -> team resolution (in-process WSGI, `GET /healthz` = one SELECT):",
+            "",
+            "| stack | µs / request | added vs plain |",
+            "|---|---:|---:|",
+        ]
         for name, micros in overhead.items():
             lines.append(f"| {name} | {micros:.0f} | {micros - plain:+.0f} µs |")
     finally:
