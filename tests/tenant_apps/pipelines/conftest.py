@@ -11,7 +11,8 @@ from tenant_apps.pipelines.engine.result import RunResult
 from tenant_apps.pipelines.sandbox.runner import CodeRunner, SandboxLimits
 from tests.fakes.scripted_chat_model import ModelDirectory, ScriptedChatModel
 
-TEST_LIMITS = SandboxLimits(cpu_seconds=1, memory_mb=160, wall_seconds=2.0, max_output_bytes=200_000)
+# A generous wall clock, so a busy shared machine cannot turn the CPU-limit test into a timeout.
+TEST_LIMITS = SandboxLimits(cpu_seconds=1, memory_mb=160, wall_seconds=8.0, max_output_bytes=200_000)
 
 
 @pytest.fixture(scope="session")
