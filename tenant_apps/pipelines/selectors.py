@@ -98,3 +98,16 @@ def node_type_catalog() -> list[dict[str, Any]]:
             }
         )
     return catalog
+
+
+def pipeline_llm_provider_usage(provider: Any) -> list[str]:
+    """Names of the pipelines whose nodes use this LLM provider (working copies and versions).
+
+    For the providers app's delete guard (``PROVIDER_USAGE_CHECKS``): a provider a version still runs on must not
+    disappear. One JSON containment query (no index needed: a team has few pipelines).
+    """
+    used = Pipeline.objects.filter(graph__contains={"nodes": [{"params": {"llm_provider_id": provider.pk}}]})
+    return [
+        f"Pipeline {name!r}" + (" (a version)" if frozen else "")
+        for name, frozen in used.order_by("name", "id").values_list("name", "is_frozen")
+    ]

@@ -166,3 +166,14 @@ def test_email_enqueue_sends_once_on_commit(team, django_capture_on_commit_callb
 
 def test_email_task_is_on_the_pipelines_queue():
     assert pipeline_email_send_task.queue == "pipelines"
+
+
+def test_llm_provider_usage_names_working_and_frozen_pipelines(team):
+    working = services.pipeline_create_default(name="Uses 5", llm_provider_id=5, llm_model="m")
+    services.pipeline_copy(pipeline=working, frozen=True)
+    services.pipeline_create_default(name="Uses 6", llm_provider_id=6, llm_model="m")
+
+    class Provider:
+        pk = 5
+
+    assert selectors.pipeline_llm_provider_usage(Provider()) == ["Pipeline 'Uses 5'", "Pipeline 'Uses 5' (a version)"]
