@@ -88,7 +88,7 @@ def team_create(*, name: str, slug: str, owner: User | None = None, provision_as
         with transaction.atomic():  # a concurrent signup may take the slug between the check and the insert
             team.save()
             Domain.objects.create(domain=team_host(team), tenant=team, is_primary=True)
-    except IntegrityError as exc:
+    except (IntegrityError, ValidationError) as exc:  # unique slug/schema, or django-tenants' own schema check
         raise TeamSlugError(
             code="team.slug_taken", message=f"“{slug}” is already taken. Choose another subdomain."
         ) from exc
