@@ -533,11 +533,11 @@ def invitation_email_send(*, invitation_id: int, token: str) -> None:
 
 
 @transaction.atomic
-def team_export_request(*, team: Team, actor: User) -> TeamExport:
-    """Queue an archive of the team's schema. One export at a time per team."""
+def team_export_request(*, team: Team, actor: User) -> tuple[TeamExport, bool]:
+    """Queue an archive of the team's schema; returns (export, created). One export at a time per team."""
     running = TeamExport.objects.filter(team=team, status__in=[ExportStatus.PENDING, ExportStatus.RUNNING]).first()
     if running is not None:
-        return running
+        return running, False
     rate_limit_enforce(scope="team.export", ident=str(team.pk))
     export = TeamExport.objects.create(team=team, requested_by=actor)
     team_audit(team=team, actor=actor, action="team.export_requested", target=export)
@@ -550,7 +550,7 @@ def team_export_request(*, team: Team, actor: User) -> TeamExport:
             tasks.team_export_task.delay(export_id=export_id)
 
     transaction.on_commit(enqueue)
-    return export
+    return export, True
 
 
 def team_export_run(*, export_id: int) -> TeamExport:

@@ -293,12 +293,17 @@ def team_delete_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def team_export_create_view(request: HttpRequest) -> HttpResponse:
     try:
-        export = services.team_export_request(team=_team(request), actor=_user(request))
+        export, created = services.team_export_request(team=_team(request), actor=_user(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return redirect("team:settings")
+        created = False
+    else:
+        if not created:
+            messages.info(request, "An export is already running; it appears below.")
     if _htmx(request):
-        return render(request, "tenants/_export_row.html", {"export": export, "poll": True})
+        if not created:
+            return render(request, "components/_messages_oob.html", status=200)
+        return render(request, "tenants/_export_row.html", {"export": export, "poll": True, "created": True})
     return redirect("team:settings")
 
 

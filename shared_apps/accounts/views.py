@@ -185,10 +185,12 @@ def _team_for_member(request: HttpRequest, slug: str) -> tuple[Team, Membership]
 @login_required
 @require_GET
 def team_setup_view(request: HttpRequest, slug: str) -> HttpResponse:
-    """The progress page while a new team's schema is built; it polls ``team_setup_status_view``."""
+    """The progress page while a new team's schema is built; it polls ``team_setup_status_view``.
+
+    A team that is already ready still gets the page (in its "ready" state, which hands over at once), so the
+    flow a person sees does not depend on how fast the worker was.
+    """
     team, membership = _team_for_member(request, slug)
-    if team.status == TeamStatus.ACTIVE:
-        return redirect("accounts:team_go", slug=team.slug)
     return render(request, "accounts/team_setup.html", {"team": team, "membership": membership})
 
 

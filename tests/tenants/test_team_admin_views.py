@@ -281,3 +281,16 @@ def test_audit_log_page_lists_events(owner_client, team_a):
 
     assert response.status_code == 200
     assert b'data-action="team.renamed"' in response.content
+
+
+def test_team_export_started_twice_keeps_one_running(owner_client, team_a, export_root, monkeypatch):
+    from tenants import tasks
+
+    monkeypatch.setattr(tasks.team_export_task, "delay", lambda **kw: None)
+    owner_client.post("/settings/exports/", HTTP_HX_REQUEST="true")
+
+    again = owner_client.post("/settings/exports/", HTTP_HX_REQUEST="true")
+
+    assert TeamExport.objects.filter(team=team_a).count() == 1
+    assert b"already running" in again.content
+    assert b'data-testid="export-row"' not in again.content

@@ -117,7 +117,7 @@ def export_root(settings, tmp_path):
 
 
 def test_team_export_run_writes_gzipped_schema_dump_under_schema_dir(team_a, owner, export_root):
-    export = team_export_request(team=team_a, actor=owner)
+    export, created = team_export_request(team=team_a, actor=owner)
 
     export = team_export_run(export_id=export.pk)
 
@@ -128,14 +128,15 @@ def test_team_export_run_writes_gzipped_schema_dump_under_schema_dir(team_a, own
     assert "CREATE TABLE t_alpha.audit_auditevent" in sql
     assert "t_bravo" not in sql
     assert export.size_bytes > 0
+    assert created
     with tenant_context(team_a):
         assert AuditEvent.objects.filter(action="team.export_requested").exists()
 
 
 def test_team_export_request_reuses_a_running_export(team_a, owner, export_root):
-    first = team_export_request(team=team_a, actor=owner)
+    first, _created = team_export_request(team=team_a, actor=owner)
 
-    assert team_export_request(team=team_a, actor=owner) == first
+    assert team_export_request(team=team_a, actor=owner) == (first, False)
 
 
 def test_team_export_run_of_missing_schema_fails_visibly(db, make_user, export_root):

@@ -104,6 +104,18 @@ def test_email_change_waits_for_verification_of_the_new_address(apex_client, mak
     ]
 
 
+def test_email_change_to_a_taken_address_looks_like_any_other(apex_client, make_user):
+    make_user(email="taken@example.com")
+    apex_client.force_login(make_user(email="me@example.com"))
+
+    taken = apex_client.post("/accounts/email/", {"action_add": "", "email": "taken@example.com"})
+    apex_client.post("/accounts/email/", {"action_remove": "", "email": "taken@example.com"})
+    free = apex_client.post("/accounts/email/", {"action_add": "", "email": "free@example.com"})
+
+    assert taken.status_code == free.status_code == 302
+    assert taken["Location"] == free["Location"]
+
+
 def test_account_settings_pages_render_in_our_layout(apex_client, make_user):
     apex_client.force_login(make_user())
 

@@ -185,12 +185,14 @@ def test_signup_end_to_end_with_real_provisioning(
     team = Team.objects.get(slug="acme-labs")
     assert team.status == TeamStatus.ACTIVE
     setup = apex_client.get("/app/setup/acme-labs/")
-    handoff = urlparse(apex_client.get(setup["Location"])["Location"])
+    ready = apex_client.get("/app/setup/acme-labs/status/", HTTP_HX_REQUEST="true")
+    handoff = urlparse(apex_client.get(ready["HX-Redirect"])["Location"])
     team_client = client_for(team)
     landed = team_client.get(f"{handoff.path}?{handoff.query}")
     home = team_client.get(landed["Location"])
 
-    assert setup["Location"] == "/go/acme-labs/"
+    assert b'data-status="active"' in setup.content
+    assert b'hx-trigger="load"' in setup.content  # hands over at once
     assert home.status_code == 200
     assert b"Welcome to Acme Labs" in home.content
 
