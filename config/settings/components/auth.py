@@ -31,6 +31,8 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+# Abuse limits. RATE_LIMITS_ENABLED=false switches allauth's and ours off: for benchmarks and load tests only.
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
@@ -40,6 +42,8 @@ ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
 }
+if not RATE_LIMITS_ENABLED:
+    ACCOUNT_RATE_LIMITS = False
 ACCOUNT_ADAPTER = "shared_apps.accounts.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "shared_apps.accounts.forms.SignupForm"}
 ACCOUNT_CHANGE_EMAIL = True  # one address per user; a new one replaces the old once it is verified
@@ -52,7 +56,7 @@ MFA_TOTP_ISSUER = "Chat Studio"
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
 
 # Our own abuse limits (shared_apps.core.ratelimit) for what allauth does not cover: "<count>/<seconds>".
-APP_RATE_LIMITS_ENABLED = env_bool("APP_RATE_LIMITS_ENABLED", True)
+APP_RATE_LIMITS_ENABLED = RATE_LIMITS_ENABLED
 APP_RATE_LIMITS = {
     "signup.subdomain_check": "60/60",  # per IP: the live subdomain check while typing
     "team.create": "5/3600",  # per user: extra teams from the team picker
