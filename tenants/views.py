@@ -149,8 +149,7 @@ def member_leave_view(request: HttpRequest) -> HttpResponse:
         if _htmx(request):
             return HttpResponseClientRedirect("/members/")
         return redirect("team:member_list")
-    messages.success(request, f"You left {_team(request).name}.")
-    target = apex_url("/app/teams/")
+    target = apex_url(f"/app/teams/?done=left&team={_team(request).slug}")
     return HttpResponseClientRedirect(target) if _htmx(request) else HttpResponseRedirect(target)
 
 
@@ -192,6 +191,8 @@ def invitation_list_view(request: HttpRequest) -> HttpResponse:
             form.add_error("email", exc.message)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
+            if not _htmx(request):
+                return redirect("team:invitation_list")
             form = InvitationForm(actor_role=actor.role_enum)
     template = "tenants/_invitation_panel.html" if _htmx(request) else "tenants/invitation_list.html"
     status = 422 if form.errors and not _htmx(request) else 200  # htmx only swaps 2xx responses
@@ -285,8 +286,7 @@ def team_delete_view(request: HttpRequest) -> HttpResponse:
             form.add_error("confirm_slug", exc.message)
     if form.errors:
         return render(request, "tenants/team_settings.html", _settings_context(request, delete_form=form), status=422)
-    messages.success(request, f"{team.name} was deleted.")
-    return HttpResponseRedirect(apex_url("/app/teams/"))
+    return HttpResponseRedirect(apex_url(f"/app/teams/?done=deleted&team={team.slug}"))
 
 
 @members(Role.ADMIN)

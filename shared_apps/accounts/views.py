@@ -147,9 +147,15 @@ def home_view(request: HttpRequest) -> HttpResponse:
     return _picker(request, memberships)
 
 
+_NOTICES = {"deleted": "The team “{}” was deleted.", "left": "You left the team “{}”."}
+
+
 @login_required
 def team_list_view(request: HttpRequest) -> HttpResponse:
-    """The team picker, always (the "Switch team" link)."""
+    """The team picker, always (the "Switch team" link, and where leaving or deleting a team lands)."""
+    done, slug = request.GET.get("done", ""), request.GET.get("team", "")
+    if done in _NOTICES and services.SLUG_RE.match(slug):
+        messages.info(request, _NOTICES[done].format(slug))
     return _picker(request)
 
 

@@ -89,7 +89,7 @@ def test_member_leave_redirects_to_team_picker(team_a, make_member, client_for, 
     response = client_for(team_a, editor).post("/members/leave/")
 
     assert response.status_code == 302
-    assert response["Location"] == "http://localhost/app/teams/"
+    assert response["Location"] == "http://localhost/app/teams/?done=left&team=alpha"
     assert not Membership.objects.filter(user=editor, team=team_a).exists()
 
 
@@ -217,7 +217,7 @@ def test_team_delete_by_owner_marks_deleted_and_leaves_for_the_apex(
 
     resolver._cache.clear()
     assert response.status_code == 302
-    assert response["Location"] == "http://localhost/app/teams/"
+    assert response["Location"] == "http://localhost/app/teams/?done=deleted&team=alpha"
     assert Team.objects.get(pk=team_a.pk).status == TeamStatus.DELETED
     assert queued == [{"team_id": team_a.pk}]
     assert owner_client.get("/").status_code == 404

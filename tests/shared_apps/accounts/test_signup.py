@@ -295,3 +295,13 @@ def test_signup_is_rate_limited_per_ip(apex_client, rate_limits_on, settings, ca
     assert response.status_code == 429
     assert b"Too many attempts" in response.content
     assert any(r.getMessage() == "ratelimit.exceeded" for r in caplog.records)
+
+
+def test_team_picker_confirms_a_deleted_team(apex_client, make_user):
+    apex_client.force_login(make_user())
+
+    response = apex_client.get("/app/teams/?done=deleted&team=gone-team")
+    odd = apex_client.get("/app/teams/?done=deleted&team=<b>x</b>")
+
+    assert "The team “gone-team” was deleted." in response.content.decode()
+    assert b"was deleted" not in odd.content
