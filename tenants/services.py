@@ -203,6 +203,13 @@ def _role_of(*, user: User, team: Team) -> Role | None:
     return membership.role_enum if membership else None
 
 
+def _ensure_role(*, user: User, team: Team, role: Role, action: str) -> None:
+    """Services check the role they need themselves (pages declare it too): every caller gets the same rule."""
+    actual = _role_of(user=user, team=team)
+    if actual is None or not actual.at_least(role):
+        raise PermissionDeniedError(code="team.forbidden", message=f"Only {role.label.lower()}s can {action}.")
+
+
 # ------------------------------------------------------------------------------
 # Team settings: rename, delete, retry a failed provisioning
 # ------------------------------------------------------------------------------
@@ -215,6 +222,7 @@ def team_rename(*, team: Team, name: str, actor: User) -> Team:
         raise TeamSlugError(code="team.name_required", message="Give the team a name.")
     if len(name) > 100:
         raise TeamSlugError(code="team.name_too_long", message="Use at most 100 characters.")
+    _ensure_role(user=actor, team=team, role=Role.ADMIN, action="rename the team")
     previous = team.name
     if name == previous:
         return team
@@ -230,10 +238,11 @@ def team_rename(*, team: Team, name: str, actor: User) -> Team:
 def team_delete_request(*, team: Team, actor: User, confirm_slug: str) -> None:
     """Mark the team deleted at once (its hosts stop answering) and drop its schema in the background.
 
-    The caller must have checked that ``actor`` is an owner; ``confirm_slug`` must repeat the team's slug.
+    Owners only; ``confirm_slug`` must repeat the team's slug.
     """
     if team.is_public:
         raise InvalidStateError(code="team.public", message="The public tenant cannot be deleted.")
+    _ensure_role(user=actor, team=team, role=Role.OWNER, action="delete the team")
     if (confirm_slug or "").strip().lower() != team.slug:
         raise InvalidStateError(
             code="team.delete_not_confirmed", message=f"Type the subdomain “{team.slug}” exactly to confirm."
@@ -259,6 +268,7 @@ def team_delete_request(*, team: Team, actor: User, confirm_slug: str) -> None:
 @transaction.atomic
 def team_provision_retry(*, team: Team, actor: User) -> Team:
     """Put a team whose provisioning failed back in the queue (owners only; rate limited per team)."""
+    _ensure_role(user=actor, team=team, role=Role.OWNER, action="retry the setup")
     locked = _lock_team(team)
     if locked.status != TeamStatus.FAILED:
         raise InvalidStateError(code="team.not_failed", message="This team is not in a failed state.")
@@ -535,6 +545,7 @@ def invitation_email_send(*, invitation_id: int, token: str) -> None:
 @transaction.atomic
 def team_export_request(*, team: Team, actor: User) -> tuple[TeamExport, bool]:
     """Queue an archive of the team's schema; returns (export, created). One export at a time per team."""
+    _ensure_role(user=actor, team=team, role=Role.ADMIN, action="export the team's data")
     running = TeamExport.objects.filter(team=team, status__in=[ExportStatus.PENDING, ExportStatus.RUNNING]).first()
     if running is not None:
         return running, False

@@ -160,3 +160,22 @@ def test_team_export_run_keeps_only_the_newest_exports(team_a, owner, export_roo
 
     assert TeamExport.objects.filter(team=team_a).count() == 2
     assert sorted(p.name for p in (export_root / "t_alpha").iterdir()) == sorted(p.rsplit("/", 1)[1] for p in paths[1:])
+
+
+@pytest.mark.parametrize(
+    ("role", "call"),
+    [
+        pytest.param(Role.EDITOR, lambda team, user: team_rename(team=team, name="X", actor=user), id="rename"),
+        pytest.param(Role.EDITOR, lambda team, user: team_export_request(team=team, actor=user), id="export"),
+        pytest.param(
+            Role.ADMIN,
+            lambda team, user: team_delete_request(team=team, actor=user, confirm_slug=team.slug),
+            id="delete",
+        ),
+    ],
+)
+def test_team_services_check_the_actors_role(team_a, make_member, role, call):
+    from tenants.exceptions import PermissionDeniedError
+
+    with pytest.raises(PermissionDeniedError):
+        call(team_a, make_member(team_a, role))
