@@ -1,5 +1,6 @@
 """Login, password reset, email change, TOTP two-factor, logout everywhere, and the abuse limits around them."""
 
+import hashlib
 import logging
 import re
 from urllib.parse import urlparse
@@ -43,6 +44,7 @@ def test_failed_login_is_logged_without_the_address(apex_client, make_user, capl
 
     record = next(r for r in caplog.records if r.getMessage() == "login.failed")
     assert record.ip == "127.0.0.1"
+    assert record.login == hashlib.sha256(b"known@example.com").hexdigest()[:16]
     assert "known@example.com" not in str(record.__dict__)
 
 
