@@ -65,13 +65,6 @@ def view_policy(view: Any, method: str | None = None) -> tuple[str, Role]:
     return access, role
 
 
-def view_write_role(view: Callable[..., Any]) -> Role | None:
-    """The stricter role a class-based view requires for unsafe methods (POST, PUT, PATCH, DELETE), if any."""
-    target: Any = getattr(view, "view_class", None) or getattr(view, "cls", None) or view
-    role = getattr(target, "write_role", None)
-    return Role(str(role)) if role else None
-
-
 class MemberAccessMixin:
     """For class-based views: set ``required_role`` (default viewer); ``write_role`` guards unsafe methods."""
 

@@ -16,13 +16,11 @@ from django.core.exceptions import DisallowedHost
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
-from tenants.access import API, OPEN, view_policy, view_write_role
+from tenants.access import API, OPEN, view_policy
 from tenants.db import connection
 from tenants.enums import TeamStatus
 from tenants.resolver import team_for_host
 from tenants.urls import apex_url
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class TeamHostMiddleware:
@@ -91,10 +89,6 @@ class TeamMemberMiddleware:
         access, role = view_policy(view_func, request.method)
         if access in (OPEN, API):
             return None
-        if request.method not in SAFE_METHODS:
-            write_role = view_write_role(view_func)
-            if write_role is not None and write_role.at_least(role):
-                role = write_role
         user = request.user
         if not user.is_authenticated:
             return HttpResponseRedirect(login_url_for(request))

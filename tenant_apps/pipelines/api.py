@@ -1,7 +1,8 @@
 """JSON endpoints the pipeline editor uses: the node-type catalog, and load/save of one pipeline's graph.
 
-Thin adapters: access is declared on each view (``tenants.access``; editors may save, viewers only read) and
-enforced by ``TeamMemberMiddleware``; the work is in ``services`` and ``selectors``.
+Thin adapters on ``TeamApiView``: access is declared on each view (viewers read, editors save; a full team API
+key acts as an editor, a read-only key only reads) and enforced by ``TeamRolePermission``; the work is in
+``services`` and ``selectors``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from tenant_apps.pipelines import selectors, services
 from tenant_apps.pipelines.models import Pipeline
-from tenants.access import MemberAccessMixin
+from tenants.api import TeamApiView
 from tenants.enums import Role
 
 
@@ -30,14 +30,14 @@ def _pipeline_payload(pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
-class NodeTypeListApi(MemberAccessMixin, APIView):
+class NodeTypeListApi(TeamApiView):
     required_role = Role.VIEWER
 
     def get(self, request: Request) -> Response:
         return Response({"node_types": selectors.node_type_catalog()})
 
 
-class PipelineDetailApi(MemberAccessMixin, APIView):
+class PipelineDetailApi(TeamApiView):
     """``GET``: graph, revision and every validation error. ``PUT``/``POST``: save (editors), 409 on conflict."""
 
     required_role = Role.VIEWER

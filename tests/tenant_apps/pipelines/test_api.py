@@ -160,8 +160,27 @@ def test_pipeline_endpoints_answer_404_to_another_teams_member(pipeline, team_a,
     assert put(outsider, pipeline.pk, {"graph": chain(), "base_revision": 1}).status_code == 404
 
 
-def test_pipeline_endpoints_send_anonymous_visitors_to_login(pipeline, team_a, client_for):
+def test_pipeline_endpoints_refuse_anonymous_callers(pipeline, team_a, client_for):
     response = client_for(team_a).get(f"/pipelines/{pipeline.pk}/")
 
-    assert response.status_code == 302
-    assert "/accounts/login/" in response["Location"]
+    assert (response.status_code, response.json()["code"]) == (401, "auth.unauthenticated")
+
+
+@pytest.mark.parametrize(("read_only", "status"), [(False, 200), (True, 403)])
+def test_pipeline_save_with_a_team_api_key(pipeline, team_a, client_for, read_only, status):
+    from tenant_apps.api.services import api_key_create
+
+    with tenant_context(team_a):
+        _key, raw = api_key_create(name="k", read_only=read_only, created_by=None)
+    client = client_for(team_a)
+
+    response = client.put(
+        f"/pipelines/{pipeline.pk}/",
+        data=json.dumps({"graph": chain(), "base_revision": 1}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+
+    assert response.status_code == status
+    if read_only:
+        assert response.json()["code"] == "api_key.read_only"
