@@ -8,6 +8,7 @@ SHARED_APPS = [
     "tenants",
     "shared_apps.core",
     "shared_apps.accounts",
+    "shared_apps.catalog",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -24,6 +25,7 @@ SHARED_APPS = [
 
 TENANT_APPS = [
     "tenant_apps.audit",
+    "tenant_apps.providers",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -86,4 +88,6 @@ RESERVED_TEAM_SLUGS = frozenset(
 TEAM_SETUP_HOOKS: list[str] = []
 
 # Called with team=, user=, stdout= inside the demo team by `manage.py setup_demo` (seed demo content per app).
-DEMO_SETUP_HOOKS: list[str] = []
+DEMO_SETUP_HOOKS: list[str] = [
+    "tenant_apps.providers.demo.demo_setup",  # the demo team's LLM provider (OpenAI, Anthropic or local model)
+]
