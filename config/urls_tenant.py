@@ -9,4 +9,5 @@ urlpatterns = [
     path("", tenant_views.team_home_view, name="team_home"),
     path("", include("shared_apps.accounts.urls_team")),
     path("healthz", core_views.health_view, name="health"),
+    path("providers/", include("tenant_apps.providers.urls")),
 ]

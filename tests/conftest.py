@@ -152,5 +152,5 @@ def committed(django_db_blocker: Any) -> Iterator[None]:
         connection.set_schema_to_public()
 
 
-from tests.fixtures_llm import fake_llm, fake_llm_server  # noqa: E402, F401  (fixtures)
+from tests.fixtures_providers import catalog, fake_llm, fake_llm_server  # noqa: E402, F401  (fixtures)
 from tests.fixtures_worker import live_worker  # noqa: E402, F401  (fixture)
