@@ -42,6 +42,11 @@ def _provider(kind: str, pk: int) -> ProviderBase:
         raise Http404("Provider not found") from exc
 
 
+def _field_errors(exc: ProviderValidationError) -> dict[str, str]:
+    fields = exc.extra.get("fields")
+    return {str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else {}
+
+
 def _can_edit(request: HttpRequest) -> bool:
     membership = getattr(request, "membership", None)
     return membership is not None and membership.role_enum.at_least(Role.EDITOR)
@@ -103,7 +108,7 @@ def provider_create_view(request: HttpRequest, kind: str) -> HttpResponse:
                 user=request.user,
             )
         except ProviderValidationError as exc:
-            form.add_service_errors(exc.extra.get("fields", {}), exc.message)  # type: ignore[arg-type]
+            form.add_service_errors(_field_errors(exc), exc.message)
         else:
             messages.success(request, f"Added “{provider.name}”. Use “Test connection” to check it works.")
             return _redirect(request, reverse("providers:provider_detail", args=[provider_kind, provider.pk]))
@@ -164,7 +169,7 @@ def provider_replace_view(request: HttpRequest, kind: str, pk: int) -> HttpRespo
                 provider=provider, config=form.settings_values(), secrets=form.secret_values(), user=request.user
             )
         except ProviderValidationError as exc:
-            form.add_service_errors(exc.extra.get("fields", {}), exc.message)  # type: ignore[arg-type]
+            form.add_service_errors(_field_errors(exc), exc.message)
         else:
             messages.success(request, f"Saved the new settings of “{provider.name}”.")
             return _redirect(request, reverse("providers:provider_detail", args=[provider.kind, provider.pk]))
@@ -180,7 +185,7 @@ def provider_rename_view(request: HttpRequest, kind: str, pk: int) -> HttpRespon
         try:
             services.provider_rename(provider=provider, name=form.cleaned_data["name"], user=request.user)
         except ProviderValidationError as exc:
-            form.add_error("name", str(exc.extra.get("fields", {}).get("name", exc.message)))  # type: ignore[union-attr]
+            form.add_error("name", _field_errors(exc).get("name", exc.message))
         else:
             messages.success(request, f"Renamed to “{provider.name}”.")
             return _redirect(request, reverse("providers:provider_detail", args=[provider.kind, provider.pk]))
@@ -227,7 +232,7 @@ def llm_model_add_view(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user,
             )
         except ProviderValidationError as exc:
-            for field, text in exc.extra.get("fields", {}).items():  # type: ignore[union-attr]
+            for field, text in _field_errors(exc).items():
                 form.add_error(field if field in form.fields else None, text)
         else:
             form = CustomModelForm()

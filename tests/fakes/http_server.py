@@ -58,14 +58,14 @@ class LoopbackServer:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                if isinstance(body, bytes):
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                    return
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
                 try:
+                    if isinstance(body, bytes):
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                        return
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
                     for chunk in body:
                         self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                         self.wfile.flush()
