@@ -106,6 +106,7 @@ def _check_llm(provider: LlmProvider) -> ConnectionCheck:
 # ---------------------------------------------------------------------------------------------------------- messaging
 
 
+@sensitive_variables("secrets", "token", "proof")
 def _check_telegram(provider: MessagingProvider, secrets: dict[str, str]) -> ConnectionCheck:
     base = settings.PLATFORM_API_URLS["telegram"].rstrip("/")
     response = safe_request("GET", f"{base}/bot{secrets.get('bot_token', '')}/getMe", timeout=_timeout())
@@ -117,6 +118,7 @@ def _check_telegram(provider: MessagingProvider, secrets: dict[str, str]) -> Con
     return ConnectionCheck(False, f"Telegram refused the bot token: {reason}.")
 
 
+@sensitive_variables("secrets", "token", "proof")
 def _check_twilio(provider: MessagingProvider, secrets: dict[str, str]) -> ConnectionCheck:
     sid = str(provider.config.get("account_sid") or "")
     client = TwilioClient(sid, secrets.get("auth_token", ""), http_client=TwilioHttpClient(timeout=_timeout()))
@@ -128,6 +130,7 @@ def _check_twilio(provider: MessagingProvider, secrets: dict[str, str]) -> Conne
     return ConnectionCheck(True, f"Connected to Twilio account “{account.friendly_name}” ({account.status}).")
 
 
+@sensitive_variables("secrets", "token", "proof")
 def _check_slack(provider: MessagingProvider, secrets: dict[str, str]) -> ConnectionCheck:
     client = WebClient(
         token=secrets.get("bot_token", ""), base_url=settings.PLATFORM_API_URLS["slack"], timeout=int(_timeout())
@@ -143,6 +146,7 @@ def _check_slack(provider: MessagingProvider, secrets: dict[str, str]) -> Connec
     )
 
 
+@sensitive_variables("secrets", "token", "proof")
 def _check_meta(provider: MessagingProvider, secrets: dict[str, str]) -> ConnectionCheck:
     token = secrets.get("access_token", "")
     # appsecret_proof makes Graph verify the app secret too: a wrong one fails this call.

@@ -160,3 +160,29 @@ def test_messaging_check_refuses_private_platform_url_in_production(team, settin
 
     assert not check.ok
     assert "private" in check.message
+
+
+def test_no_secret_reaches_the_logs_even_at_debug_level(team, catalog, platforms, caplog):
+    import logging
+
+    from tenant_apps.providers.llm.factory import chat_model_for
+    from tenant_apps.providers.llm.types import Message
+    from tests.factories.providers import META, SLACK_SIGNING, TWILIO_TOKEN
+
+    caplog.set_level(logging.DEBUG)
+    llm = llm_provider(base_url=platforms.openai_base_url)
+    providers = [llm, *(messaging_provider(type=t) for t in ("telegram", "twilio", "slack", "meta_cloud_api"))]
+
+    for provider in providers:
+        provider_test_connection(provider=provider)
+    platforms.api_key = "something-else-entirely"
+    for provider in providers:
+        provider_test_connection(provider=provider)
+    chat_model_for(provider_id=llm.pk, model="m", max_retries=0)  # builds the client
+    try:
+        chat_model_for(provider_id=llm.pk, model="m", max_retries=0).chat(messages=[Message(role="user", content="x")])
+    except Exception:  # noqa: BLE001, S110  (the 401 is expected; only the logs matter here)
+        pass
+
+    for secret in (SECRET, TELEGRAM_TOKEN, TWILIO_TOKEN, SLACK_BOT, SLACK_SIGNING, *META.values()):
+        assert secret not in caplog.text
