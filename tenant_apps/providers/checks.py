@@ -100,7 +100,11 @@ def _check_llm(provider: LlmProvider) -> ConnectionCheck:
         return ConnectionCheck(True, f"Connected to {entry.label}: {model_name} answered.")
     except SDK_ERRORS as exc:
         error = map_sdk_error(exc, provider=entry.label, secrets=entry.secrets)
-        return ConnectionCheck(False, error.message)
+        message = error.message
+        if error.code in ("llm.unavailable", "llm.timeout") and "status" not in error.extra:
+            endpoint = provider.config.get("azure_endpoint") or provider.config.get("base_url") or ""
+            message += f" Check that {endpoint} is reachable from our servers." if endpoint else ""
+        return ConnectionCheck(False, message)
 
 
 # ---------------------------------------------------------------------------------------------------------- messaging
