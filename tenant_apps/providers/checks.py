@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import anthropic
 import openai
-import requests
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from slack_sdk import WebClient
@@ -61,8 +60,9 @@ def provider_test_connection(*, provider: ProviderBase) -> ConnectionCheck:
             check = ConnectionCheck(False, "There is no connection test for this kind of provider yet.")
     except ApplicationError as exc:
         check = ConnectionCheck(False, exc.message)
-    except (TwilioException, SlackClientError, requests.RequestException, OSError, ValueError) as exc:
-        # The SDKs' own failures that are not about the answer (connection refused, malformed reply ...).
+    except (TwilioException, SlackClientError, OSError, ValueError) as exc:
+        # The SDKs' own failures that are not about the answer: connection refused (requests' errors are
+        # OSErrors), a malformed reply ...
         check = ConnectionCheck(False, f"Could not reach the service ({type(exc).__name__}).")
     result = ConnectionCheck(check.ok, _clean(check.message, secrets.values()))
     logger.info(

@@ -185,3 +185,14 @@ def test_no_secret_reaches_the_logs_even_at_debug_level(team, catalog, platforms
 
     for secret in (SECRET, TELEGRAM_TOKEN, TWILIO_TOKEN, SLACK_BOT, SLACK_SIGNING, *META.values()):
         assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("type_", ["twilio", "slack", "telegram", "meta_cloud_api"])
+def test_unreachable_platform_is_reported_not_raised(team, settings, type_):
+    dead = "http://127.0.0.1:9"
+    settings.PLATFORM_API_URLS = {"telegram": dead, "twilio": dead, "slack": f"{dead}/api/", "meta_graph": dead}
+
+    check = provider_test_connection(provider=messaging_provider(type=type_))
+
+    assert not check.ok
+    assert check.message
