@@ -109,3 +109,19 @@ def test_model_traits_from_the_catalog_and_defaults_for_unknown_models(db):
     assert not unknown.known
     assert unknown.supports_temperature
     model_traits_clear()
+
+
+def test_staff_can_edit_the_catalog_in_django_admin(db, apex_client, make_user):
+    catalog_seed()
+    staff = make_user(is_staff=True, is_superuser=True)
+    apex_client.force_login(staff)
+    model = LlmModel.objects.get(provider_type__slug="openai", name="gpt-4o")
+
+    pages = [
+        apex_client.get("/django-admin/catalog/providertype/"),
+        apex_client.get("/django-admin/catalog/llmmodel/"),
+        apex_client.get(f"/django-admin/catalog/llmmodel/{model.pk}/change/"),
+    ]
+
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    assert "gpt-4o" in pages[1].content.decode()
