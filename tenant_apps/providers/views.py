@@ -64,11 +64,12 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     return redirect(url)
 
 
-def _row(provider: ProviderBase) -> dict[str, Any]:
+def _row(provider: ProviderBase, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    label = labels.get(provider.type) if labels is not None else None
     return {
         "provider": provider,
         "kind": provider.kind,
-        "type_label": type_label(provider.kind, provider.type),
+        "type_label": label or type_label(provider.kind, provider.type),
         "hints": provider.credential_hints,
     }
 
@@ -76,9 +77,10 @@ def _row(provider: ProviderBase) -> dict[str, Any]:
 @members(Role.VIEWER)
 @require_GET
 def provider_list_view(request: HttpRequest) -> HttpResponse:
+    labels = {t.slug: t.label for kind in KIND_TITLES for t in type_specs(kind)}  # one catalog query, not one per row
     sections = []
     for kind, title in KIND_TITLES.items():
-        rows = [_row(p) for p in KIND_MODELS[kind]._default_manager.order_by("name")]
+        rows = [_row(p, labels) for p in KIND_MODELS[kind]._default_manager.order_by("name")]
         sections.append({"kind": kind, "title": title, "noun": KIND_NOUNS[kind], "rows": rows})
     return render(request, "providers/provider_list.html", _context(request, sections=sections))
 

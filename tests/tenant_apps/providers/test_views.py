@@ -383,3 +383,14 @@ def test_another_teams_provider_answers_404_on_every_endpoint(team_a, team_b, ca
 def test_unknown_kind_is_404(team, owner):
     assert owner.get("/providers/voice/new/").status_code == 404
     assert owner.get("/providers/nope/1/").status_code == 404
+
+
+def test_list_page_queries_do_not_grow_with_providers(team, catalog, owner, django_assert_max_num_queries):
+    for index in range(5):
+        llm_provider(base_url=OPENAI_URL, name=f"P{index}", type="groq")
+        messaging_provider(type="telegram", name=f"T{index}")
+
+    with django_assert_max_num_queries(7):  # session, user, membership, catalog types, two lists
+        response = owner.get(url("provider_list"))
+
+    assert response.content.decode().count("Groq") >= 5
