@@ -1,6 +1,6 @@
 """Overhead of our LLM layer over a raw SDK call (target: < 1 ms per call).
 
-Three measurements, appended to bench/RESULTS.md:
+Three measurements, written to their section of bench/RESULTS.md (replaced on re-run):
 1. Over HTTP: the official SDK against the loopback fake (run as its own process), raw ``create()`` vs our
    ``ChatModel.chat()`` on the same client, alternating blocks; the difference of medians is the overhead.
 2. In process, no network: our ``chat()`` against a client whose ``create()`` returns a pre-parsed reply, i.e.
@@ -104,8 +104,20 @@ def main() -> None:
         server.wait(timeout=10)
     report = "\n".join(lines)
     print(report)
-    with open(ROOT / "bench" / "RESULTS.md", "a") as results:
-        results.write("\n" + report + "\n")
+    write_section(ROOT / "bench" / "RESULTS.md", report)
+
+
+def write_section(path: Path, report: str) -> None:
+    """Replace this script's section of RESULTS.md (the text up to the next "## " heading), or append it."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    heading = "## LLM layer overhead"
+    start = text.find(heading)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + report + "\n"
+    else:
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + report + "\n" + (text[end:] if end != -1 else "")
+    path.write_text(text)
 
 
 def row(label: str, raw: list[float], ours: list[float]) -> str:

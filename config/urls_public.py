@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from shared_apps.accounts import views as account_views
 from shared_apps.core import views as core_views
 
 public_urlpatterns = [
@@ -12,6 +13,7 @@ public_urlpatterns = [
 urlpatterns = [
     path("", include((public_urlpatterns, "public"))),
     path("", include("shared_apps.accounts.urls")),
+    path("accounts/signup/", account_views.SignupView.as_view(), name="account_signup"),  # before allauth's
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("healthz", core_views.health_view, name="health"),

@@ -8,6 +8,13 @@ from tenants import views as tenant_views
 urlpatterns = [
     path("", tenant_views.team_home_view, name="team_home"),
     path("", include("shared_apps.accounts.urls_team")),
+    path("", include("tenants.urls_team")),
+    path("settings/api-keys/", include("tenant_apps.api.urls")),
+    path("settings/audit/", include("tenant_apps.audit.urls")),
+    path("api/v1/", include("tenant_apps.api.urls_api")),
     path("healthz", core_views.health_view, name="health"),
     path("providers/", include("tenant_apps.providers.urls")),
 ]
+
+# allauth answers a rate-limited request with this view (it looks the handler up in ROOT_URLCONF).
+handler429 = "shared_apps.accounts.views.rate_limited_view"

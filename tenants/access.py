@@ -46,12 +46,23 @@ def api_access(view: F) -> F:
     return view
 
 
-def view_policy(view: Callable[..., Any]) -> tuple[str, Role]:
-    """The (access, minimum role) declared by a view function or class-based view."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def view_policy(view: Any, method: str | None = None) -> tuple[str, Role]:
+    """The (access, minimum role) declared by a view function, class-based view or DRF view instance.
+
+    With ``method``, an unsafe method (POST, PUT, PATCH, DELETE) needs the higher of ``required_role`` and the
+    view's optional ``write_role``.
+    """
     target: Any = getattr(view, "view_class", None) or getattr(view, "cls", None) or view
     access = str(getattr(view, "team_access", None) or getattr(target, "team_access", MEMBERS))
-    role = getattr(view, "required_role", None) or getattr(target, "required_role", Role.VIEWER)
-    return access, Role(str(role))
+    role = Role(str(getattr(view, "required_role", None) or getattr(target, "required_role", Role.VIEWER)))
+    if method is not None and method.upper() not in SAFE_METHODS:
+        write = getattr(view, "write_role", None) or getattr(target, "write_role", None)
+        if write is not None and Role(str(write)).rank > role.rank:
+            role = Role(str(write))
+    return access, role
 
 
 class MemberAccessMixin:
@@ -59,3 +70,4 @@ class MemberAccessMixin:
 
     team_access = MEMBERS
     required_role: Role = Role.VIEWER
+    write_role: Role | None = None

@@ -86,7 +86,7 @@ class TeamMemberMiddleware:
         team = getattr(request, "tenant", None)
         if team is None or team.is_public:
             return None
-        access, role = view_policy(view_func)
+        access, role = view_policy(view_func, request.method)
         if access in (OPEN, API):
             return None
         user = request.user

@@ -55,6 +55,11 @@ def _quote(schema: str) -> str:
     return f'"{schema}"'
 
 
+def quote_schema(schema: str) -> str:
+    """The schema name as a quoted SQL identifier; raises ``ProvisioningError`` for anything unusual."""
+    return _quote(schema)
+
+
 @cache
 def expected_migrations() -> frozenset[tuple[str, str]]:
     """Every migration in the code. django-tenants records all of them in every schema."""

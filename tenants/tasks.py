@@ -23,6 +23,12 @@ def team_delete_task(*, team_id: int) -> None:
         services.team_delete(team=team)
 
 
+@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+def team_export_task(*, export_id: int) -> str:
+    """Archive a team's schema (``pg_dump -n``, gzip) for download. Idempotent: a finished export is kept."""
+    return services.team_export_run(export_id=export_id).status
+
+
 @app.task(queue=Queue.MAINTENANCE)
 def team_storage_refresh_dispatch_task() -> int:
     """Beat entry point (public): one storage refresh per active team, each in its own schema."""

@@ -1,12 +1,330 @@
+"""Team-host pages of the tenancy core: home, members, invitations and team settings (htmx).
+
+Who may open each view is declared on it (``@members(Role.X)``) and enforced by ``TeamMemberMiddleware``; the
+matrix is docs/permissions.md. Objects are always looked up within ``request.tenant``, so another team's ids
+answer 404. Finer rules (owners only touch owners, the last owner stays) live in the services.
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from pathlib import Path
+from typing import Any
 
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from shared_apps.accounts.models import User
+from shared_apps.core.exceptions import ApplicationError
+from tenants import exports, selectors, services
 from tenants.access import members
+from tenants.enums import ExportStatus, Role
+from tenants.forms import InvitationForm, RoleForm, TeamDeleteForm, TeamRenameForm, role_choices
+from tenants.models import Membership, Team
+from tenants.urls import apex_url
+
+
+def _team(request: HttpRequest) -> Team:
+    return request.tenant  # type: ignore[attr-defined,no-any-return]
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]  # member views only run for logged-in users
+
+
+def _membership(request: HttpRequest) -> Membership:
+    return request.membership  # type: ignore[attr-defined,no-any-return]
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
 
 
 @members()
 def team_home_view(request: HttpRequest) -> HttpResponse:
     """The team's start page."""
     return render(request, "tenants/team_home.html")
+
+
+# ------------------------------------------------------------------------------
+# Members
+# ------------------------------------------------------------------------------
+
+
+def _member_row_context(request: HttpRequest, membership: Membership, error: str = "") -> dict[str, Any]:
+    actor = _membership(request)
+    return {
+        "m": membership,
+        "error": error,
+        "role_choices": role_choices(actor_role=actor.role_enum),
+        "can_manage": _can_manage(actor, membership),
+        "is_self": membership.user_id == actor.user_id,
+    }
+
+
+def _can_manage(actor: Membership, target: Membership) -> bool:
+    if not actor.role_enum.at_least(Role.ADMIN):
+        return False
+    return actor.role_enum == Role.OWNER or target.role_enum != Role.OWNER
+
+
+@members()
+@require_GET
+def member_list_view(request: HttpRequest) -> HttpResponse:
+    team = _team(request)
+    actor = _membership(request)
+    page = Paginator(selectors.membership_list(team=team), 50).get_page(request.GET.get("page"))
+    rows = [_member_row_context(request, m) for m in page.object_list]
+    context = {
+        "page": page,
+        "rows": rows,
+        "is_admin": actor.role_enum.at_least(Role.ADMIN),
+        "pending_invitations": selectors.invitation_list(team=team).count(),
+    }
+    return render(request, "tenants/member_list.html", context)
+
+
+def _member_or_404(request: HttpRequest, membership_id: int) -> Membership:
+    membership = selectors.membership_get(team=_team(request), membership_id=membership_id)
+    if membership is None:
+        raise Http404("No such member")
+    return membership
+
+
+@members(Role.ADMIN)
+@require_POST
+def member_role_view(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = _member_or_404(request, membership_id)
+    form = RoleForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = "Choose a valid role."
+    else:
+        try:
+            membership = services.membership_role_change(
+                membership=membership, role=Role(form.cleaned_data["role"]), actor=_user(request)
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        membership.refresh_from_db()
+    if _htmx(request):
+        return render(request, "tenants/_member_row.html", _member_row_context(request, membership, error))
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+    return redirect("team:member_list")
+
+
+@members(Role.ADMIN)
+@require_POST
+def member_remove_view(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = _member_or_404(request, membership_id)
+    if membership.user_id == request.user.pk:
+        return member_leave_view(request)
+    try:
+        services.membership_remove(membership=membership, actor=_user(request))
+    except ApplicationError as exc:
+        if _htmx(request):
+            return render(request, "tenants/_member_row.html", _member_row_context(request, membership, exc.message))
+        messages.error(request, exc.message)
+        return redirect("team:member_list")
+    if _htmx(request):
+        return HttpResponse("")  # the row disappears
+    messages.success(request, f"{membership.user.email} was removed from the team.")
+    return redirect("team:member_list")
+
+
+@members()
+@require_POST
+def member_leave_view(request: HttpRequest) -> HttpResponse:
+    """Any member may leave (the last owner may not)."""
+    try:
+        services.membership_remove(membership=_membership(request), actor=_user(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        if _htmx(request):
+            return HttpResponseClientRedirect("/members/")
+        return redirect("team:member_list")
+    target = apex_url(f"/app/teams/?done=left&team={_team(request).slug}")
+    return HttpResponseClientRedirect(target) if _htmx(request) else HttpResponseRedirect(target)
+
+
+# ------------------------------------------------------------------------------
+# Invitations
+# ------------------------------------------------------------------------------
+
+
+def _invitation_context(request: HttpRequest, form: InvitationForm | None = None) -> dict[str, Any]:
+    team = _team(request)
+    actor = _membership(request)
+    show_closed = request.GET.get("show") == "all"
+    page = Paginator(selectors.invitation_list(team=team, include_closed=show_closed), 25).get_page(
+        request.GET.get("page")
+    )
+    return {
+        "form": form or InvitationForm(actor_role=actor.role_enum),
+        "page": page,
+        "show_closed": show_closed,
+    }
+
+
+@members(Role.ADMIN)
+def invitation_list_view(request: HttpRequest) -> HttpResponse:
+    """GET: pending invitations and the invite form. POST: send an invitation."""
+    if request.method != "POST":
+        return render(request, "tenants/invitation_list.html", _invitation_context(request))
+    actor = _membership(request)
+    form = InvitationForm(request.POST, actor_role=actor.role_enum)
+    if form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                team=_team(request),
+                email=form.cleaned_data["email"],
+                role=Role(form.cleaned_data["role"]),
+                invited_by=_user(request),
+            )
+        except ApplicationError as exc:
+            form.add_error("email", exc.message)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            if not _htmx(request):
+                return redirect("team:invitation_list")
+            form = InvitationForm(actor_role=actor.role_enum)
+    template = "tenants/_invitation_panel.html" if _htmx(request) else "tenants/invitation_list.html"
+    status = 422 if form.errors and not _htmx(request) else 200  # htmx only swaps 2xx responses
+    return render(request, template, _invitation_context(request, form), status=status)
+
+
+def _invitation_or_404(request: HttpRequest, invitation_id: int) -> Any:
+    invitation = selectors.invitation_get(team=_team(request), invitation_id=invitation_id)
+    if invitation is None:
+        raise Http404("No such invitation")
+    return invitation
+
+
+@members(Role.ADMIN)
+@require_POST
+def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = _invitation_or_404(request, invitation_id)
+    try:
+        services.invitation_resend(invitation=invitation, actor=_user(request))
+        messages.success(request, f"A new link was sent to {invitation.email}.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    if _htmx(request):
+        return render(request, "tenants/_invitation_panel.html", _invitation_context(request))
+    return redirect("team:invitation_list")
+
+
+@members(Role.ADMIN)
+@require_POST
+def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = _invitation_or_404(request, invitation_id)
+    try:
+        services.invitation_revoke(invitation=invitation, actor=_user(request))
+        messages.success(request, f"The invitation for {invitation.email} was revoked.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    if _htmx(request):
+        return render(request, "tenants/_invitation_panel.html", _invitation_context(request))
+    return redirect("team:invitation_list")
+
+
+# ------------------------------------------------------------------------------
+# Team settings: rename, export, delete
+# ------------------------------------------------------------------------------
+
+
+def _settings_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    team = _team(request)
+    context = {
+        "rename_form": TeamRenameForm(initial={"name": team.name}),
+        "delete_form": TeamDeleteForm(),
+        "exports": list(selectors.team_export_list(team=team)[:5]),
+        "is_owner": _membership(request).role_enum == Role.OWNER,
+    }
+    context.update(extra)
+    return context
+
+
+@members(Role.ADMIN)
+@require_GET
+def team_settings_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "tenants/team_settings.html", _settings_context(request))
+
+
+@members(Role.ADMIN)
+@require_POST
+def team_rename_view(request: HttpRequest) -> HttpResponse:
+    form = TeamRenameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.team_rename(team=_team(request), name=form.cleaned_data["name"], actor=_user(request))
+        except ApplicationError as exc:
+            form.add_error("name", exc.message)
+    if form.errors:
+        return render(request, "tenants/team_settings.html", _settings_context(request, rename_form=form), status=422)
+    messages.success(request, "The team was renamed.")
+    return redirect("team:settings")
+
+
+@members(Role.OWNER)
+@require_POST
+def team_delete_view(request: HttpRequest) -> HttpResponse:
+    team = _team(request)
+    form = TeamDeleteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.team_delete_request(
+                team=team, actor=_user(request), confirm_slug=form.cleaned_data["confirm_slug"]
+            )
+        except ApplicationError as exc:
+            form.add_error("confirm_slug", exc.message)
+    if form.errors:
+        return render(request, "tenants/team_settings.html", _settings_context(request, delete_form=form), status=422)
+    return HttpResponseRedirect(apex_url(f"/app/teams/?done=deleted&team={team.slug}"))
+
+
+@members(Role.ADMIN)
+@require_POST
+def team_export_create_view(request: HttpRequest) -> HttpResponse:
+    try:
+        export, created = services.team_export_request(team=_team(request), actor=_user(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        created = False
+    else:
+        if not created:
+            messages.info(request, "An export is already running; it appears below.")
+    if _htmx(request):
+        if not created:
+            return render(request, "components/_messages_oob.html", status=200)
+        return render(request, "tenants/_export_row.html", {"export": export, "poll": True, "created": True})
+    return redirect("team:settings")
+
+
+@members(Role.ADMIN)
+@require_GET
+def team_export_status_view(request: HttpRequest, export_id: int) -> HttpResponse:
+    """The export's row; the page polls it while the export runs (htmx ``every 1s`` until finished)."""
+    export = selectors.team_export_get(team=_team(request), export_id=export_id)
+    if export is None:
+        raise Http404("No such export")
+    return render(request, "tenants/_export_row.html", {"export": export, "poll": not export.is_finished})
+
+
+@members(Role.ADMIN)
+@require_GET
+def team_export_download_view(request: HttpRequest, export_id: int) -> FileResponse:
+    team = _team(request)
+    export = selectors.team_export_get(team=team, export_id=export_id)
+    if export is None or export.status != ExportStatus.DONE or not export.file_path:
+        raise Http404("No such export")
+    path = Path(export.file_path).resolve()
+    if exports.export_dir(team.schema_name).resolve() not in path.parents or not path.is_file():
+        raise Http404("No such export")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/gzip")

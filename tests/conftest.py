@@ -152,5 +152,41 @@ def committed(django_db_blocker: Any) -> Iterator[None]:
         connection.set_schema_to_public()
 
 
+def _clear_rate_limit_counters() -> None:
+    from django.conf import settings as django_settings
+
+    from shared_apps.core.redis import get_redis
+
+    redis = get_redis()
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
+    for pattern in ("*allauth:rl:*", f"{prefix}:rl:*"):
+        keys = list(redis.scan_iter(match=pattern, count=500))
+        if keys:
+            redis.delete(*keys)
+
+
+@pytest.fixture
+def rate_limits_on(settings: Any) -> Iterator[None]:
+    """Turn on allauth's and our own rate limits (test settings switch both off) with clean counters."""
+    from config.settings.components import auth
+
+    settings.ACCOUNT_RATE_LIMITS = dict(auth.ACCOUNT_RATE_LIMITS)  # type: ignore[arg-type]
+    settings.APP_RATE_LIMITS_ENABLED = True
+    _clear_rate_limit_counters()
+    yield
+    _clear_rate_limit_counters()
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Run Celery tasks in-process at ``.delay()`` (for flows that must complete inside one test)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 from tests.fixtures_providers import catalog, fake_llm, fake_llm_server  # noqa: E402, F401  (fixtures)
 from tests.fixtures_worker import live_worker  # noqa: E402, F401  (fixture)

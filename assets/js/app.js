@@ -19,7 +19,13 @@ document.addEventListener("htmx:confirm", (event) => {
   const question = event.detail.question;
   if (!question) return;
   event.preventDefault();
-  if (window.confirm(question)) event.detail.issueRequest(true);
+  if (window.confirm(question)) {
+    event.detail.issueRequest(true);
+  } else if (event.detail.elt instanceof HTMLSelectElement) {
+    // A cancelled change on a <select> goes back to the value the server rendered.
+    const selected = event.detail.elt.querySelector("option[selected]");
+    if (selected) event.detail.elt.value = selected.value;
+  }
 });
 
 // Show server errors from htmx requests as a toast instead of failing silently.

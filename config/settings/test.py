@@ -19,5 +19,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 ACCOUNT_RATE_LIMITS = False
+APP_RATE_LIMITS_ENABLED = False  # tests that check limits turn both on (fixture rate_limits_on)
 LOGGING["root"]["level"] = "WARNING"
 TEAM_CACHE_CHECK_SECONDS = 0  # tests see invalidations at once

@@ -8,8 +8,15 @@ from django.db import models
 
 class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Users live in public: deleting one must not touch every team's schema (a public-side delete cannot even see
+    # this table), so no cascade and no constraint; ``actor_label`` keeps who it was.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_label = models.CharField(max_length=254, blank=True)  # kept when the user is deleted
     action = models.CharField(max_length=80, db_index=True)  # "<entity>.<past verb>", e.g. "member.role_changed"

@@ -26,8 +26,14 @@ class ProviderBase(models.Model):
     config = models.JSONField(default=dict, blank=True)
     credentials = EncryptedJSONField()
     credential_hints = models.JSONField(default=dict, blank=True)
+    # Users live in public: deleting one must not reach into every team schema, so no cascade and no constraint.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)  # part of the LLM client cache key: any change rebuilds it

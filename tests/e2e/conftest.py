@@ -92,6 +92,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         CACHE_KEY_PREFIX=f"e2e{os.getpid()}",
         SITE_PORT=str(port),
         EMAIL_FILE_PATH=str(base / "mail"),
+        TEAM_EXPORT_ROOT=str(base / "exports"),
         DEBUG="false",
         PYTHONUNBUFFERED="1",
         LOG_LEVEL="WARNING",

@@ -1,7 +1,7 @@
 # ------------------------------------------------------------------------------
 # Authentication: global users (public schema), email login with django-allauth on the apex.
 # ------------------------------------------------------------------------------
-from config.env import env_bool
+from config.env import env_bool, env_int
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -31,6 +31,8 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+# Abuse limits. RATE_LIMITS_ENABLED=false switches allauth's and ours off: for benchmarks and load tests only.
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
 ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
@@ -40,6 +42,28 @@ ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
 }
+if not RATE_LIMITS_ENABLED:
+    ACCOUNT_RATE_LIMITS = False
 ACCOUNT_ADAPTER = "shared_apps.accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "shared_apps.accounts.forms.SignupForm"}
+ACCOUNT_CHANGE_EMAIL = True  # one address per user; a new one replaces the old once it is verified
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the user by email when their password or address changes
+ACCOUNT_EMAIL_CONFIRMATION_ANONYMOUS_REDIRECT_URL = "account_login"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Chat Studio"
+
+# Invitations (tenants.Invitation): how long an accept link works; a resend issues a new link and expiry.
+INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
+
+# Our own abuse limits (shared_apps.core.ratelimit) for what allauth does not cover: "<count>/<seconds>".
+APP_RATE_LIMITS_ENABLED = RATE_LIMITS_ENABLED
+APP_RATE_LIMITS = {
+    "signup.subdomain_check": "60/60",  # per IP: the live subdomain check while typing
+    "team.create": "5/3600",  # per user: extra teams from the team picker
+    "team.provision_retry": "5/3600",  # per team
+    "team.export": "6/3600",  # per team
+    "invitation.create.team": "50/3600",  # per team (invites and resends)
+    "invitation.create.user": "30/600",  # per inviting user
+    "invitation.resend": "3/600",  # per invitation
+    "invitation.accept": "30/600",  # per IP: opening and accepting accept links
+}

@@ -1,7 +1,11 @@
 # ------------------------------------------------------------------------------
 # Tenancy: the one contract of which app lives in which schema (ADR 0001).
 # ------------------------------------------------------------------------------
+from pathlib import Path
+
 from config.env import env_int, env_str
+
+_ROOT = Path(__file__).resolve().parents[3]
 
 SHARED_APPS = [
     "django_tenants",
@@ -25,6 +29,7 @@ SHARED_APPS = [
 
 TENANT_APPS = [
     "tenant_apps.audit",
+    "tenant_apps.api",
     "tenant_apps.providers",
 ]
 
@@ -91,3 +96,10 @@ TEAM_SETUP_HOOKS: list[str] = []
 DEMO_SETUP_HOOKS: list[str] = [
     "tenant_apps.providers.demo.demo_setup",  # the demo team's LLM provider (OpenAI, Anthropic or local model)
 ]
+
+# Shared services write to a team's audit log through this dotted path (shared code never imports tenant apps).
+TEAM_AUDIT_RECORDER = "tenant_apps.audit.services.audit_record"
+
+# Team data exports (pg_dump -n <schema> | gzip) are written under <root>/<schema_name>/; see ADR 0014.
+TEAM_EXPORT_ROOT = env_str("TEAM_EXPORT_ROOT", str(_ROOT / "var" / "exports"))
+TEAM_EXPORT_KEEP = env_int("TEAM_EXPORT_KEEP", 3)  # finished exports kept per team; older files are deleted
