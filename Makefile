@@ -20,3 +20,4 @@ migrate:
 
 bench:
 	.venv/bin/python bench/tenancy.py
+	.venv/bin/python bench/llm_overhead.py

@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/audit/", include("tenant_apps.audit.urls")),
     path("api/v1/", include("tenant_apps.api.urls_api")),
     path("healthz", core_views.health_view, name="health"),
+    path("providers/", include("tenant_apps.providers.urls")),
     path("", include("tenant_apps.pipelines.urls")),
 ]
 

@@ -5,9 +5,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 "$ROOT/infra/dev/setup.sh"
 "$ROOT/infra/dev/services.sh" start
-trap '"$ROOT/infra/dev/services.sh" stop' EXIT
+LOCAL_LLM_SH="$ROOT/infra/dev/local_llm.sh"
+trap '[ -x "$LOCAL_LLM_SH" ] && "$LOCAL_LLM_SH" stop; "$ROOT/infra/dev/services.sh" stop' EXIT
 "$ROOT/infra/dev/db.sh"
-if [ -x "$ROOT/infra/dev/local_llm.sh" ]; then "$ROOT/infra/dev/local_llm.sh" start || warn "Local model unavailable; continuing without it."; fi
+if [ -x "$LOCAL_LLM_SH" ]; then "$LOCAL_LLM_SH" start || warn "Local model unavailable; continuing without it."; fi
 export PORT="${PORT:-8000}" SITE_PORT="${PORT:-8000}"
 say "Apex: http://localhost:$PORT   Demo team: http://demo.localhost:$PORT   (login demo@example.com / demo-password-123)"
 "$VENV/bin/honcho" -f "$ROOT/infra/dev/Procfile" start

@@ -72,6 +72,7 @@ def test_declared_role_matches_the_matrix(row):
 def objects(team_a, make_member, settings, tmp_path):
     """One of everything a team URL can point at, in team A, plus a team owner who is not the requester."""
     from tenant_apps.api.services import api_key_create
+    from tenant_apps.providers.models import LlmProvider
     from tenants.context import tenant_context
     from tenants.enums import ExportStatus
     from tenants.models import Membership, TeamExport
@@ -92,6 +93,11 @@ def objects(team_a, make_member, settings, tmp_path):
         _key, full_key = api_key_create(name="full", read_only=False, created_by=None)
         _key, read_only_key = api_key_create(name="ro", read_only=True, created_by=None)
         key_id = _key.pk
+        # Nothing listens on port 9: "Test connection" fails fast instead of calling out.
+        provider = LlmProvider.objects.create(
+            name="Matrix LLM", type="openai", config={"base_url": "http://127.0.0.1:9/v1"}, credentials={"api_key": "k"}
+        )
+        model = provider.custom_models.create(name="matrix-model")
     return {
         "kwargs": {
             "membership_id": Membership.objects.get(user=target, team=team_a).pk,
@@ -101,11 +107,18 @@ def objects(team_a, make_member, settings, tmp_path):
             "pipeline_id": pipeline.pk,
         },
         "keys": [full_key, read_only_key],
+        # URLs with more than one parameter (providers).
+        "kwarg_sets": [
+            {"kind": "llm"},
+            {"kind": "llm", "pk": provider.pk},
+            {"pk": provider.pk},
+            {"pk": provider.pk, "model_pk": model.pk},
+        ],
     }
 
 
 def _path(row, objects):
-    for kwargs in ({}, *({k: v} for k, v in objects["kwargs"].items())):
+    for kwargs in ({}, *({k: v} for k, v in objects["kwargs"].items()), *objects.get("kwarg_sets", [])):
         try:
             return reverse(row["name"], urlconf="config.urls_tenant", kwargs=kwargs)
         except NoReverseMatch:

@@ -12,6 +12,7 @@ SHARED_APPS = [
     "tenants",
     "shared_apps.core",
     "shared_apps.accounts",
+    "shared_apps.catalog",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -29,6 +30,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "tenant_apps.audit",
     "tenant_apps.api",
+    "tenant_apps.providers",
     "tenant_apps.pipelines",
 ]
 
@@ -92,7 +94,9 @@ RESERVED_TEAM_SLUGS = frozenset(
 TEAM_SETUP_HOOKS: list[str] = []
 
 # Called with team=, user=, stdout= inside the demo team by `manage.py setup_demo` (seed demo content per app).
-DEMO_SETUP_HOOKS: list[str] = []
+DEMO_SETUP_HOOKS: list[str] = [
+    "tenant_apps.providers.demo.demo_setup",  # the demo team's LLM provider (OpenAI, Anthropic or local model)
+]
 
 # Shared services write to a team's audit log through this dotted path (shared code never imports tenant apps).
 TEAM_AUDIT_RECORDER = "tenant_apps.audit.services.audit_record"

@@ -1,0 +1,458 @@
+"""``ChatModel`` over the official SDKs: ``openai`` (OpenAI, Azure, every OpenAI-compatible endpoint) and
+``anthropic`` (ADR 0023).
+
+Each class only translates: our ``Message``/``ToolSpec``/``ChatParams`` into the SDK's request, the SDK's reply
+into ``ChatResult``, SDK exceptions into ``errors``. The SDK client is built (and cached) by ``factory``; these
+objects are cheap and made per call site. The hot path is a dict build, one SDK call and a small parse.
+
+Retries are ours, not the SDK's (clients are built with ``max_retries=0``): rate limits, timeouts and 5xx are
+retried a bounded number of times with exponential backoff and jitter, honouring ``Retry-After`` up to
+``max_retry_wait``; a longer requested wait raises at once so a Celery task can retry later instead of holding a
+worker. A stream is only retried before its first event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from shared_apps.catalog.selectors import ModelTraits
+from tenant_apps.providers.llm.errors import LlmError, LlmRetryableError
+from tenant_apps.providers.llm.errors_map import SDK_ERRORS, map_sdk_error
+from tenant_apps.providers.llm.tokens import count_tokens
+from tenant_apps.providers.llm.types import (
+    ChatParams,
+    ChatResult,
+    Message,
+    StreamDelta,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_PARAMS = ChatParams()
+ANTHROPIC_DEFAULT_MAX_TOKENS = 4096
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 8.0
+FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+
+
+def parse_arguments(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class SdkChatModel:
+    """Shared plumbing: identity, retries, error mapping. Subclasses implement ``chat`` and ``stream``."""
+
+    label = "The model provider"
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        model: str,
+        provider_type: str,
+        traits: ModelTraits | None = None,
+        label: str | None = None,
+        secrets: Sequence[str] = (),
+        max_retries: int = 2,
+        max_retry_wait: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.provider_type = provider_type
+        self.traits = traits or ModelTraits()
+        self.label = label or self.label
+        self._secrets = tuple(secrets)
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.provider_type}:{self.model}>"
+
+    def _map(self, exc: Exception) -> Exception:
+        return map_sdk_error(exc, provider=self.label, secrets=self._secrets)
+
+    def _with_retries(self, call: Callable[[], T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except SDK_ERRORS as exc:
+                error = self._map(exc)
+                if not isinstance(error, LlmRetryableError) or attempt >= self.max_retries:
+                    raise error from exc
+                wait = error.extra.get("retry_after")
+                if not isinstance(wait, int | float):
+                    wait = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
+                if wait > self.max_retry_wait:
+                    raise error from exc
+                attempt += 1
+                logger.info(
+                    "llm.retrying",
+                    extra={"provider": self.provider_type, "model": self.model, "code": error.code, "wait": wait},
+                )
+                self._sleep(float(wait))
+
+    def _estimated_usage(self, messages: Sequence[Message], text: str) -> Usage:
+        """For servers that report no usage (some local servers in streaming mode)."""
+        return Usage(input_tokens=count_tokens(messages, model=self.model), output_tokens=count_tokens(text))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# OpenAI, Azure OpenAI and every OpenAI-compatible endpoint
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def openai_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "tool":
+            out.append({"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content})
+        elif message.tool_calls:
+            out.append(
+                {
+                    "role": "assistant",
+                    "content": message.content or None,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {
+                                "name": call.name,
+                                "arguments": call.raw_arguments or json.dumps(call.arguments),
+                            },
+                        }
+                        for call in message.tool_calls
+                    ],
+                }
+            )
+        else:
+            out.append({"role": message.role, "content": message.content})
+    return out
+
+
+def openai_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)},
+        }
+        for t in tools
+    ]
+
+
+class OpenAIChatModel(SdkChatModel):
+    label = "The OpenAI-compatible endpoint"
+
+    def __init__(self, *, max_tokens_param: str = "max_tokens", stream_usage: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_tokens_param = max_tokens_param  # OpenAI and Azure want max_completion_tokens; others max_tokens
+        self.stream_usage = stream_usage
+
+    def request(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], params: ChatParams | None
+    ) -> dict[str, Any]:
+        params = params or DEFAULT_PARAMS
+        kwargs: dict[str, Any] = {"model": self.model, "messages": openai_messages(messages)}
+        if tools:
+            kwargs["tools"] = openai_tools(tools)
+        traits = self.traits
+        if params.temperature is not None and traits.supports_temperature:
+            kwargs["temperature"] = params.temperature
+        if params.max_tokens is not None:
+            kwargs[self.max_tokens_param] = params.max_tokens
+        if params.reasoning_effort is not None and (traits.supports_reasoning_effort or not traits.known):
+            kwargs["reasoning_effort"] = params.reasoning_effort
+        if params.json_schema is not None:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": dict(params.json_schema)},
+            }
+        return kwargs
+
+    def chat(
+        self, *, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), params: ChatParams | None = None
+    ) -> ChatResult:
+        kwargs = self.request(messages, tools, params)
+        create = self.client.chat.completions.create
+        started = time.perf_counter()
+        completion = self._with_retries(lambda: create(**kwargs))
+        latency_ms = (time.perf_counter() - started) * 1000
+        if not completion.choices:
+            raise LlmError(code="llm.empty_reply", message=f"{self.label} sent an empty reply.")
+        choice = completion.choices[0]
+        reply = choice.message
+        tool_calls = tuple(
+            ToolCall(
+                id=call.id,
+                name=call.function.name,
+                arguments=parse_arguments(call.function.arguments),
+                raw_arguments=call.function.arguments or "",
+            )
+            for call in reply.tool_calls or ()
+            if getattr(call, "function", None) is not None
+        )
+        text = reply.content or ""
+        usage = completion.usage
+        if usage is not None:
+            details = usage.prompt_tokens_details
+            result_usage = Usage(
+                input_tokens=usage.prompt_tokens or 0,
+                output_tokens=usage.completion_tokens or 0,
+                cached_tokens=(details.cached_tokens or 0) if details is not None else 0,
+            )
+        else:
+            result_usage = self._estimated_usage(messages, text)
+        return ChatResult(
+            text=text,
+            tool_calls=tool_calls,
+            usage=result_usage,
+            latency_ms=latency_ms,
+            model=completion.model or self.model,
+            finish_reason=choice.finish_reason or ("tool_calls" if tool_calls else "stop"),
+        )
+
+    def stream(
+        self, *, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), params: ChatParams | None = None
+    ) -> Iterator[StreamDelta]:
+        kwargs = self.request(messages, tools, params)
+        kwargs["stream"] = True
+        if self.stream_usage:
+            kwargs["stream_options"] = {"include_usage": True}
+        create = self.client.chat.completions.create
+        started = time.perf_counter()
+        chunks = self._with_retries(lambda: create(**kwargs))
+        text_parts: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        usage: Usage | None = None
+        finish_reason = ""
+        model = self.model
+        try:
+            for chunk in chunks:
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    details = chunk.usage.prompt_tokens_details
+                    usage = Usage(
+                        input_tokens=chunk.usage.prompt_tokens or 0,
+                        output_tokens=chunk.usage.completion_tokens or 0,
+                        cached_tokens=(details.cached_tokens or 0) if details is not None else 0,
+                    )
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                delta = choice.delta
+                if delta is not None and delta.content:
+                    text_parts.append(delta.content)
+                    yield StreamDelta(text=delta.content)
+                for call in (delta.tool_calls if delta is not None else None) or ():
+                    slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = call.id or slot["id"]
+                    if call.function is not None:
+                        slot["name"] = call.function.name or slot["name"]
+                        slot["arguments"] += call.function.arguments or ""
+                if choice.finish_reason:
+                    finish_reason = choice.finish_reason
+        except SDK_ERRORS as exc:
+            raise self._map(exc) from exc
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        text = "".join(text_parts)
+        tool_calls = tuple(
+            ToolCall(
+                id=c["id"], name=c["name"], arguments=parse_arguments(c["arguments"]), raw_arguments=c["arguments"]
+            )
+            for _, c in sorted(calls.items())
+        )
+        yield StreamDelta(
+            result=ChatResult(
+                text=text,
+                tool_calls=tool_calls,
+                usage=usage if usage is not None else self._estimated_usage(messages, text),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                model=model,
+                finish_reason=finish_reason or ("tool_calls" if tool_calls else "stop"),
+            )
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Anthropic
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def anthropic_messages(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]]:
+    """(system prompt, messages): system messages are joined into ``system``; tool results become user turns and
+    consecutive turns of one role are merged, as the Messages API requires alternating roles."""
+    system_parts: list[str] = []
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            if message.content:
+                system_parts.append(message.content)
+            continue
+        blocks: list[dict[str, Any]]
+        if message.role == "tool":
+            role = "user"
+            blocks = [{"type": "tool_result", "tool_use_id": message.tool_call_id or "", "content": message.content}]
+        elif message.role == "assistant":
+            role = "assistant"
+            blocks = [{"type": "text", "text": message.content}] if message.content else []
+            blocks += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": dict(c.arguments)} for c in message.tool_calls
+            ]
+        else:
+            role = "user"
+            blocks = [{"type": "text", "text": message.content}]
+        if not blocks:
+            continue
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+    return "\n\n".join(system_parts), out
+
+
+class AnthropicChatModel(SdkChatModel):
+    label = "Anthropic"
+
+    def request(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], params: ChatParams | None
+    ) -> dict[str, Any]:
+        params = params or DEFAULT_PARAMS
+        system, converted = anthropic_messages(messages)
+        traits = self.traits
+        max_tokens = params.max_tokens or min(traits.max_output_tokens or ANTHROPIC_DEFAULT_MAX_TOKENS, 4096)
+        kwargs: dict[str, Any] = {"model": self.model, "messages": converted, "max_tokens": max_tokens}
+        if system:
+            kwargs["system"] = system
+        if tools:
+            kwargs["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)} for t in tools
+            ]
+        output_config: dict[str, Any] = {}
+        if params.reasoning_effort is not None and (traits.supports_reasoning_effort or not traits.known):
+            output_config["effort"] = params.reasoning_effort
+        if params.json_schema is not None:
+            output_config["format"] = {"type": "json_schema", "schema": dict(params.json_schema)}
+        if output_config:
+            kwargs["output_config"] = output_config
+        if params.temperature is not None and traits.supports_temperature:
+            kwargs["extra_body"] = {"temperature": params.temperature}
+        return kwargs
+
+    @staticmethod
+    def _usage(usage: Any, output_tokens: int | None = None) -> Usage:
+        cached = getattr(usage, "cache_read_input_tokens", None) or 0
+        written = getattr(usage, "cache_creation_input_tokens", None) or 0
+        return Usage(
+            input_tokens=(usage.input_tokens or 0) + cached + written,
+            output_tokens=output_tokens if output_tokens is not None else (usage.output_tokens or 0),
+            cached_tokens=cached,
+        )
+
+    def chat(
+        self, *, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), params: ChatParams | None = None
+    ) -> ChatResult:
+        kwargs = self.request(messages, tools, params)
+        create = self.client.messages.create
+        started = time.perf_counter()
+        reply = self._with_retries(lambda: create(**kwargs))
+        latency_ms = (time.perf_counter() - started) * 1000
+        text_parts: list[str] = []
+        tool_calls: list[ToolCall] = []
+        for block in reply.content:
+            if block.type == "text":
+                text_parts.append(block.text)
+            elif block.type == "tool_use":
+                arguments = block.input if isinstance(block.input, Mapping) else {}
+                tool_calls.append(
+                    ToolCall(
+                        id=block.id, name=block.name, arguments=dict(arguments), raw_arguments=json.dumps(arguments)
+                    )
+                )
+        return ChatResult(
+            text="".join(text_parts),
+            tool_calls=tuple(tool_calls),
+            usage=self._usage(reply.usage),
+            latency_ms=latency_ms,
+            model=reply.model or self.model,
+            finish_reason=FINISH_REASONS.get(reply.stop_reason or "", reply.stop_reason or "stop"),
+        )
+
+    def stream(
+        self, *, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), params: ChatParams | None = None
+    ) -> Iterator[StreamDelta]:
+        kwargs = self.request(messages, tools, params)
+        kwargs["stream"] = True
+        create = self.client.messages.create
+        started = time.perf_counter()
+        events = self._with_retries(lambda: create(**kwargs))
+        text_parts: list[str] = []
+        blocks: dict[int, dict[str, str]] = {}
+        start_usage: Any = None
+        output_tokens: int | None = None
+        stop_reason = ""
+        model = self.model
+        try:
+            for event in events:
+                kind = event.type
+                if kind == "content_block_delta":
+                    delta = event.delta
+                    if delta.type == "text_delta":
+                        text_parts.append(delta.text)
+                        yield StreamDelta(text=delta.text)
+                    elif delta.type == "input_json_delta" and event.index in blocks:
+                        blocks[event.index]["arguments"] += delta.partial_json
+                elif kind == "content_block_start":
+                    block = event.content_block
+                    if block.type == "tool_use":
+                        blocks[event.index] = {"id": block.id, "name": block.name, "arguments": ""}
+                elif kind == "message_start":
+                    start_usage = event.message.usage
+                    model = event.message.model or model
+                elif kind == "message_delta":
+                    stop_reason = event.delta.stop_reason or stop_reason
+                    if event.usage is not None:
+                        output_tokens = event.usage.output_tokens
+        except SDK_ERRORS as exc:
+            raise self._map(exc) from exc
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+        text = "".join(text_parts)
+        tool_calls = tuple(
+            ToolCall(
+                id=b["id"], name=b["name"], arguments=parse_arguments(b["arguments"]), raw_arguments=b["arguments"]
+            )
+            for _, b in sorted(blocks.items())
+        )
+        usage = self._usage(start_usage, output_tokens) if start_usage is not None else None
+        yield StreamDelta(
+            result=ChatResult(
+                text=text,
+                tool_calls=tool_calls,
+                usage=usage if usage is not None else self._estimated_usage(messages, text),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                model=model,
+                finish_reason=FINISH_REASONS.get(stop_reason, stop_reason or "stop"),
+            )
+        )
