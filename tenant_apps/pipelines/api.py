@@ -37,6 +37,15 @@ class NodeTypeListApi(TeamApiView):
         return Response({"node_types": selectors.node_type_catalog()})
 
 
+class NodeOptionsApi(TeamApiView):
+    """The choices the editor offers in option fields (``ui:optionsSource``), e.g. LLM providers and models."""
+
+    required_role = Role.VIEWER
+
+    def get(self, request: Request) -> Response:
+        return Response(selectors.node_options())
+
+
 class PipelineDetailApi(TeamApiView):
     """``GET``: graph, revision and every validation error. ``PUT``/``POST``: save (editors), 409 on conflict."""
 

@@ -100,6 +100,29 @@ def node_type_catalog() -> list[dict[str, Any]]:
     return catalog
 
 
+def node_options() -> dict[str, Any]:
+    """The values behind ``ui:optionsSource`` hints: ``llm_providers``, each with its ``models``.
+
+    Names and ids only: never a credential (the provider's config and secrets are not read here).
+    """
+    from tenant_apps.providers.selectors import llm_model_options, llm_provider_list
+
+    providers = []
+    for provider in llm_provider_list():
+        models = [
+            {
+                "name": option.name,
+                "label": option.label,
+                "deprecated": option.deprecated,
+                "supports_tools": option.supports_tools,
+                "is_default": option.is_default,
+            }
+            for option in llm_model_options(provider=provider)
+        ]
+        providers.append({"id": provider.pk, "name": provider.name, "type": provider.type, "models": models})
+    return {"llm_providers": providers}
+
+
 def pipeline_llm_provider_usage(provider: Any) -> list[str]:
     """Names of the pipelines whose nodes use this LLM provider (working copies and versions).
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from django.utils import timezone
 
 from shared_apps.core.http import SafeResponse, safe_request
-from tenant_apps.pipelines.engine.tokens import estimate_tokens
 from tenant_apps.providers.llm.errors import LlmError
+from tenant_apps.providers.llm.tokens import count_tokens
 from tenant_apps.providers.llm.types import ChatModel
 
 if TYPE_CHECKING:
@@ -138,8 +138,21 @@ ModelResolver = Callable[[int, str], ChatModel]
 HttpRequester = Callable[..., SafeResponse]
 
 
+def provider_models(provider_id: int, model: str) -> ChatModel:
+    """Default ``models``: the team's provider through the LLM layer (raises ``provider.not_found``)."""
+    from tenant_apps.providers.llm.factory import chat_model_for  # the SDKs load only when a model is needed
+
+    return chat_model_for(provider_id=provider_id, model=model)
+
+
 def no_models(provider_id: int, model: str) -> ChatModel:
+    """A ``models`` for runs that must not call a model (the LLM node fails with ``pipeline.no_model``)."""
     raise LlmError(code="pipeline.no_model", message="No language model is available to this run.")
+
+
+def layer_count_tokens(text: str, model: str) -> int:
+    """Default ``count_tokens``: the LLM layer's offline tokenizer (cl100k; an estimate when unavailable)."""
+    return count_tokens(text, model=model)
 
 
 def enqueue_email_on_commit(request: EmailRequest) -> None:
@@ -166,11 +179,11 @@ class RunContext:
     session_state: Mapping[str, Any] = field(default_factory=dict)
     participant: ParticipantInfo = field(default_factory=ParticipantInfo)
     history: HistoryStore = field(default_factory=InMemoryHistoryStore)
-    models: ModelResolver = no_models
+    models: ModelResolver = provider_models
     send_email: Callable[[EmailRequest], None] = enqueue_email_on_commit
     http_request: HttpRequester = safe_request
     code_runner: Callable[[], CodeRunner] = _default_code_runner
-    count_tokens: Callable[[str, str], int] = estimate_tokens
+    count_tokens: Callable[[str, str], int] = layer_count_tokens
     now: Callable[[], datetime] = timezone.now
 
 

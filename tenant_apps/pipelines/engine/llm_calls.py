@@ -1,8 +1,8 @@
 """Model calls made by nodes: a small tool loop and structured-output parsing.
 
-Every call goes through the LLM layer's ``ChatModel`` contract, so provider differences, retries and typed errors
-stay there. The loop is deliberately minimal (ADR 0030): it runs the model, executes the tool calls it asked for,
-feeds the results back and stops at the first answer without tool calls or after ``max_rounds``.
+Every call goes through the LLM layer's ``ChatModel`` contract and its tool loop, so provider differences, retries
+and typed errors stay there; this module adds what the trace needs (each tool call with its result, the number
+of model calls) and guarantees a final text answer.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tenant_apps.providers.llm.loop import run_tool_loop
 from tenant_apps.providers.llm.types import ChatModel, ChatParams, ChatResult, Message, ToolCall, ToolSpec, Usage
 
 MAX_TOOL_ROUNDS = 5
@@ -34,21 +35,38 @@ def chat_with_tools(
     params: ChatParams | None = None,
     max_rounds: int = MAX_TOOL_ROUNDS,
 ) -> ToolLoopResult:
-    conversation = list(messages)
-    usage = Usage()
+    """One answer from the model, running the tools it asks for through the LLM layer's ``run_tool_loop``.
+
+    If the model still asks for tools after ``max_rounds`` calls, one more call without tools forces an answer,
+    so a node always ends with text.
+    """
+    if not tools or handler is None:
+        result = model.chat(messages=messages, params=params)
+        return ToolLoopResult(result=result, usage=result.usage, calls=1)
     trace: list[dict[str, Any]] = []
-    for round_number in range(max_rounds + 1):
-        offered = tools if (tools and handler is not None and round_number < max_rounds) else ()
-        result = model.chat(messages=conversation, tools=offered, params=params)
+
+    def recording(call: ToolCall) -> str:
+        answer = handler(call)
+        trace.append({"name": call.name, "arguments": dict(call.arguments), "result": answer})
+        return answer
+
+    transcript: list[Message] = []
+    result = run_tool_loop(
+        model,
+        messages=messages,
+        tools=tools,
+        handlers={spec.name: recording for spec in tools},
+        params=params,
+        max_rounds=max_rounds,
+        transcript=transcript,
+    )
+    calls = sum(1 for message in transcript if message.role == "assistant") + (1 if result.tool_calls else 0)
+    usage = result.usage
+    if result.tool_calls:
+        result = model.chat(messages=[*messages, *transcript], params=params)
         usage = usage + result.usage
-        if not result.tool_calls or not offered or handler is None:
-            return ToolLoopResult(result=result, usage=usage, calls=round_number + 1, tool_calls=trace)
-        conversation.append(Message(role="assistant", content=result.text, tool_calls=result.tool_calls))
-        for call in result.tool_calls:
-            answer = handler(call)
-            trace.append({"name": call.name, "arguments": dict(call.arguments), "result": answer})
-            conversation.append(Message(role="tool", content=answer, tool_call_id=call.id, name=call.name))
-    raise AssertionError("unreachable: the last round offers no tools")  # pragma: no cover
+        calls += 1
+    return ToolLoopResult(result=result, usage=usage, calls=calls, tool_calls=trace)
 
 
 def parse_json_object(text: str) -> Mapping[str, Any] | None:

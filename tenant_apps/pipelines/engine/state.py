@@ -8,7 +8,7 @@ from typing import Any
 
 from shared_apps.core.exceptions import ApplicationError
 from tenant_apps.pipelines.engine.context import RunContext
-from tenant_apps.providers.llm.types import Usage
+from tenant_apps.providers.llm.types import ChatModel, Usage
 
 
 class NodeError(ApplicationError):
@@ -55,6 +55,15 @@ class RunState:
     end_session: bool = False
     message_tags: list[str] = field(default_factory=list)
     usage: dict[tuple[int | None, str], ModelUsage] = field(default_factory=dict)
+    models: dict[tuple[int, str], ChatModel] = field(default_factory=dict)
+
+    def model(self, provider_id: int, name: str) -> ChatModel:
+        """The model for this run, resolved once per (provider, model) however many nodes use it."""
+        key = (provider_id, name)
+        found = self.models.get(key)
+        if found is None:
+            found = self.models[key] = self.ctx.models(provider_id, name)
+        return found
 
     def record_usage(self, *, provider_id: int | None, model: str, usage: Usage, calls: int = 1) -> None:
         entry = self.usage.get((provider_id, model))

@@ -23,7 +23,9 @@ class ModelParams(NodeParams):
         ge=1, json_schema_extra=ui("Provider", widget="llm_provider_model", options_source="llm_providers", order=0)
     )
     llm_model: str = Field(
-        min_length=1, max_length=200, json_schema_extra=ui("Model", widget="hidden", options_source="llm_models")
+        min_length=1,
+        max_length=200,
+        json_schema_extra=ui("Model", widget="hidden", options_source="llm_providers.models"),
     )
     temperature: float | None = Field(None, ge=0, le=2, json_schema_extra=ui("Temperature", order=90))
     max_tokens: int | None = Field(None, ge=1, le=200_000, json_schema_extra=ui("Max output tokens", order=91))
@@ -32,7 +34,7 @@ class ModelParams(NodeParams):
         return ChatParams(temperature=self.temperature, max_tokens=self.max_tokens, json_schema=json_schema)
 
     def resolve_model(self, state: RunState) -> ChatModel:
-        return state.ctx.models(self.llm_provider_id, self.llm_model)
+        return state.model(self.llm_provider_id, self.llm_model)
 
 
 class PromptParams(NodeParams):

@@ -79,13 +79,16 @@ def test_llm_tool_not_enabled_is_refused(run_graph, model):
     assert model.calls[1].messages[-1].content.startswith("Error: there is no tool")
 
 
-def test_llm_tool_loop_stops_after_max_rounds(run_graph, model):
-    model.replies = [tool_call_reply(("end_session", {}))] * 5 + [tool_call_reply(("end_session", {}), text="Final")]
+def test_llm_tool_loop_forces_an_answer_after_max_rounds(run_graph, model):
+    model.replies = [tool_call_reply(("end_session", {}))] * 5 + ["Final"]
 
     result = run_graph(chain(llm(tools=["end_session"])))
 
     assert result.output == "Final"
-    assert model.calls[-1].tools == []  # the last round offers no tools, forcing an answer
+    assert len(model.calls) == 6
+    assert model.calls[-1].tools == []  # after five rounds of tools, one call without tools forces an answer
+    assert result.usage[0].calls == 6
+    assert len(result.trace[1].details["tool_calls"]) == 4  # the fifth round's calls were never run
 
 
 def test_llm_tag_is_added(run_graph, model):
