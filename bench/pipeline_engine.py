@@ -10,7 +10,7 @@ No database, no network. Usage:
 
     .venv/bin/python bench/pipeline_engine.py [--turns 20000] [--rounds 5] [--append]
 
-``--append`` adds the Markdown section to bench/RESULTS.md (machine and date included).
+``--append`` writes the Markdown section into bench/RESULTS.md (replacing this script's previous section).
 """
 
 from __future__ import annotations
@@ -230,7 +230,10 @@ def main() -> None:
 
     rows = [
         ("ours: static router, LLM without history", bench_ours("static", "none", args.turns, args.rounds)),
-        ("ours: static router, LLM with global history", bench_ours("static", "global", args.turns, args.rounds)),
+        (
+            "ours: static router, LLM with global history (≤ 40 messages, tiktoken counts)",
+            bench_ours("static", "global", args.turns, args.rounds),
+        ),
         ("ours: LLM router, LLM without history", bench_ours("llm", "none", args.turns, args.rounds)),
         (f"LangGraph {version('langgraph')}: same graph, minimal nodes", bench_langgraph(args.turns, args.rounds)),
     ]
@@ -264,9 +267,19 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if args.append:
-        results = ROOT / "bench" / "RESULTS.md"
-        with results.open("a") as out:
-            out.write("\n" + report)
+        replace_section(ROOT / "bench" / "RESULTS.md", "## Pipeline engine", report)
+
+
+def replace_section(results: Path, heading: str, report: str) -> None:
+    """Put ``report`` in place of the previous section that starts with ``heading`` (or at the end)."""
+    lines = results.read_text().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
+        results.write_text("\n".join(lines).rstrip("\n") + "\n\n" + report)
+        return
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    kept = lines[:start] + report.rstrip("\n").splitlines() + (["", *lines[end:]] if end < len(lines) else [])
+    results.write_text("\n".join(kept) + "\n")
 
 
 if __name__ == "__main__":
