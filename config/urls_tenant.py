@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("tenant_apps.api.urls_api")),
     path("healthz", core_views.health_view, name="health"),
     path("providers/", include("tenant_apps.providers.urls")),
+    path("", include("tenant_apps.pipelines.urls")),
 ]
 
 # allauth answers a rate-limited request with this view (it looks the handler up in ROOT_URLCONF).

@@ -22,7 +22,9 @@ PLATFORM_API_URLS = {
 
 # Dotted paths of callables ``(provider) -> list[str]`` naming what still uses a provider; deleting is refused
 # while any answers. Apps that reference providers (chatbots, pipelines, channels) add theirs here.
-PROVIDER_USAGE_CHECKS: list[str] = []
+PROVIDER_USAGE_CHECKS: list[str] = [
+    "tenant_apps.pipelines.selectors.pipeline_llm_provider_usage",
+]
 
 # The demo team's LLM (manage.py setup_demo): OpenAI if OPENAI_API_KEY is set, else Anthropic if
 # ANTHROPIC_API_KEY is set, else the local SmolLM2 server that infra/dev/local_llm.sh runs (no key needed).

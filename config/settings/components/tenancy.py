@@ -31,6 +31,7 @@ TENANT_APPS = [
     "tenant_apps.audit",
     "tenant_apps.api",
     "tenant_apps.providers",
+    "tenant_apps.pipelines",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,1 @@
+"""The code node's sandbox: RestrictedPython in a forked, resource-limited process (ADR 0031)."""
