@@ -15,6 +15,8 @@ urlpatterns = [
     path("healthz", core_views.health_view, name="health"),
     path("providers/", include("tenant_apps.providers.urls")),
     path("", include("tenant_apps.pipelines.urls")),
+    path("chatbots/", include("tenant_apps.chatbots.urls")),
+    path("", include("tenant_apps.conversations.urls")),
 ]
 
 # allauth answers a rate-limited request with this view (it looks the handler up in ROOT_URLCONF).

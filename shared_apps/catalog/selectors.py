@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import QuerySet
 
@@ -69,3 +70,28 @@ def model_traits(*, provider_type: str, model: str) -> ModelTraits:
 
 def model_traits_clear() -> None:
     _traits.clear()
+
+
+@dataclass(frozen=True)
+class ModelPrices:
+    """USD per million tokens; ``cached_input`` None = the provider bills cached input at the input price."""
+
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal | None
+
+
+def model_prices(*, provider_type: str, model: str) -> ModelPrices | None:
+    """The catalog's prices for ``model`` at ``provider_type``, or None when it has none (cost is then 0)."""
+    row = (
+        LlmModel.objects.filter(provider_type__slug=provider_type, name=model)
+        .values("input_price_per_million", "output_price_per_million", "cached_input_price_per_million")
+        .first()
+    )
+    if row is None or row["input_price_per_million"] is None or row["output_price_per_million"] is None:
+        return None
+    return ModelPrices(
+        input=row["input_price_per_million"],
+        output=row["output_price_per_million"],
+        cached_input=row["cached_input_price_per_million"],
+    )

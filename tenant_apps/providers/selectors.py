@@ -106,3 +106,25 @@ def llm_default_model(*, provider: LlmProvider) -> str | None:
         if option.source == "team" or option.is_default:
             return option.name
     return options[0].name if options else None
+
+
+def llm_provider_type(*, provider_id: int | None) -> str | None:
+    """The catalog provider type of one of the team's LLM providers (None when unknown or deleted)."""
+    if provider_id is None:
+        return None
+    return LlmProvider.objects.filter(pk=provider_id).values_list("type", flat=True).first()
+
+
+@dataclass(frozen=True)
+class DefaultLlm:
+    provider_id: int
+    model: str
+
+
+def llm_first_choice() -> DefaultLlm | None:
+    """The team's first LLM provider and its suggested model: what a new chatbot starts with."""
+    for provider in LlmProvider.objects.order_by("created_at", "id"):
+        model = llm_default_model(provider=provider)
+        if model:
+            return DefaultLlm(provider_id=provider.pk, model=model)
+    return None

@@ -98,6 +98,7 @@ def objects(team_a, make_member, settings, tmp_path):
             name="Matrix LLM", type="openai", config={"base_url": "http://127.0.0.1:9/v1"}, credentials={"api_key": "k"}
         )
         model = provider.custom_models.create(name="matrix-model")
+        chat = _chat_objects(tmp_path, owner)
     return {
         "kwargs": {
             "membership_id": Membership.objects.get(user=target, team=team_a).pk,
@@ -105,6 +106,11 @@ def objects(team_a, make_member, settings, tmp_path):
             "export_id": export.pk,
             "key_id": key_id,
             "pipeline_id": pipeline.pk,
+            "chatbot_id": chat["chatbot"].pk,
+            "form_id": chat["form"].pk,
+            "session_id": chat["session"].external_id,
+            "trace_id": chat["trace"].pk,
+            "session_export_id": chat["export"].pk,
         },
         "keys": [full_key, read_only_key],
         # URLs with more than one parameter (providers).
@@ -113,7 +119,41 @@ def objects(team_a, make_member, settings, tmp_path):
             {"kind": "llm", "pk": provider.pk},
             {"pk": provider.pk},
             {"pk": provider.pk, "model_pk": model.pk},
+            {"chatbot_id": chat["chatbot"].pk, "number": 1},
+            {"session_id": chat["session"].external_id, "message_id": chat["message"].pk},
+            {"session_id": chat["session"].external_id, "message_id": chat["message"].pk, "tag_id": chat["tag"].pk},
         ],
+    }
+
+
+def _chat_objects(tmp_path, owner):
+    """A chatbot with a published version, a consent form, an in-app session with a traced turn, a tag, a
+    finished CSV export (created in team A's schema)."""
+    from tenant_apps.chatbots.models import ConsentForm
+    from tenant_apps.chatbots.services import chatbot_create, version_create
+    from tenant_apps.conversations import exports, services
+    from tenant_apps.conversations.enums import ExportStatus as SessionExportStatus
+    from tenant_apps.conversations.enums import Platform
+    from tenant_apps.conversations.models import SessionExport, Tag, Trace
+
+    form = ConsentForm.objects.create(name="Matrix consent", consent_text="Agree?")
+    chatbot = chatbot_create(name="Matrix bot", created_by=owner)
+    version_create(chatbot=chatbot, actor=owner)
+    participant = services.participant_for_member(user=owner)
+    session = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
+    message = services.message_receive(session=session, content="hello")
+    trace = Trace.objects.create(session=session, message=message, status="success")
+    tag = Tag.objects.create(name="matrix")
+    export = SessionExport.objects.create(status=SessionExportStatus.DONE, file_name="matrix.csv")
+    (exports.export_dir() / "matrix.csv").write_text("session_id\n")
+    return {
+        "chatbot": chatbot,
+        "form": form,
+        "session": session,
+        "message": message,
+        "trace": trace,
+        "tag": tag,
+        "export": export,
     }
 
 

@@ -32,6 +32,8 @@ TENANT_APPS = [
     "tenant_apps.api",
     "tenant_apps.providers",
     "tenant_apps.pipelines",
+    "tenant_apps.chatbots",
+    "tenant_apps.conversations",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

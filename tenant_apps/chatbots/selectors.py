@@ -1,0 +1,115 @@
+"""Reads of chatbots and versions, and the runtime view of one (what a session runs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from shared_apps.core.exceptions import NotFoundError
+from tenant_apps.chatbots import versioning
+from tenant_apps.chatbots.models import Chatbot, ChatbotVersion, ConsentForm
+from tenant_apps.pipelines.models import Pipeline
+
+
+def chatbot_list(*, archived: bool = False, search: str = "") -> QuerySet[Chatbot]:
+    """Active chatbots, or only the archived ones."""
+    qs = Chatbot.objects.select_related("published_version").annotate(version_count=Count("versions"))
+    qs = qs.filter(archived_at__isnull=not archived)
+    if search:
+        qs = qs.filter(name__icontains=search)
+    return qs.order_by("name", "id")
+
+
+def chatbot_get(*, chatbot_id: int) -> Chatbot:
+    chatbot = (
+        Chatbot.objects.select_related("pipeline", "published_version", "consent_form").filter(pk=chatbot_id).first()
+    )
+    if chatbot is None:
+        raise NotFoundError(code="chatbot.not_found", message="No such chatbot.")
+    return chatbot
+
+
+def chatbot_get_public(*, public_id: Any) -> Chatbot:
+    chatbot = (
+        Chatbot.objects.select_related("published_version", "consent_form")
+        .filter(public_id=public_id, is_public=True, archived_at__isnull=True)
+        .first()
+    )
+    if chatbot is None:
+        raise NotFoundError(code="chatbot.not_found", message="No such chatbot.")
+    return chatbot
+
+
+def version_list(*, chatbot: Chatbot) -> QuerySet[ChatbotVersion]:
+    return chatbot.versions.select_related("created_by").order_by("-number")
+
+
+def version_get(*, chatbot: Chatbot, number: int) -> ChatbotVersion:
+    version = chatbot.versions.select_related("pipeline").filter(number=number).first()
+    if version is None:
+        raise NotFoundError(code="chatbot.version_not_found", message="No such version.")
+    return version
+
+
+def consent_form_list() -> QuerySet[ConsentForm]:
+    return ConsentForm.objects.annotate(chatbot_count=Count("chatbots")).order_by("name")
+
+
+@dataclass(frozen=True)
+class ConsentSnapshot:
+    name: str
+    consent_text: str
+    confirmation_text: str
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """What a session runs: settings and pipeline of the working copy or of one version."""
+
+    chatbot_id: int
+    version_id: int | None
+    version_number: int | None
+    name: str
+    seed_message: str
+    participant_allowlist: tuple[str, ...]
+    file_uploads_enabled: bool
+    consent: ConsentSnapshot | None
+    pipeline: Pipeline
+
+
+def bot_config(*, chatbot: Chatbot, version: ChatbotVersion | None) -> BotConfig:
+    if version is None:
+        settings = versioning.settings_snapshot(chatbot)
+        pipeline = chatbot.pipeline
+    else:
+        settings = version.snapshot
+        pipeline = version.pipeline
+    consent = settings.get("consent")
+    return BotConfig(
+        chatbot_id=chatbot.pk,
+        version_id=version.pk if version else None,
+        version_number=version.number if version else None,
+        name=settings["name"],
+        seed_message=settings["seed_message"],
+        participant_allowlist=tuple(settings["participant_allowlist"]),
+        file_uploads_enabled=settings["file_uploads_enabled"],
+        consent=ConsentSnapshot(consent["name"], consent["consent_text"], consent["confirmation_text"])
+        if consent
+        else None,
+        pipeline=pipeline,
+    )
+
+
+def version_compare(*, chatbot: Chatbot, a: ChatbotVersion | None, b: ChatbotVersion | None) -> versioning.Comparison:
+    """Differences from ``a`` to ``b``; None stands for the working copy."""
+
+    def parts(version: ChatbotVersion | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        if version is None:
+            return versioning.settings_snapshot(chatbot), chatbot.pipeline.graph
+        return version.snapshot, version.pipeline.graph
+
+    settings_a, graph_a = parts(a)
+    settings_b, graph_b = parts(b)
+    return versioning.compare(settings_a, graph_a, settings_b, graph_b)

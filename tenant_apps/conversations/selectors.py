@@ -1,0 +1,116 @@
+"""Reads of sessions, transcripts and traces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from shared_apps.core.exceptions import NotFoundError
+from tenant_apps.conversations.enums import SessionStatus
+from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, Tag, Trace
+
+
+@dataclass(frozen=True)
+class SessionFilters:
+    chatbot_id: int | None = None
+    version: str = ""  # "" any, "working", or a version number
+    status: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    participant: str = ""
+    tag: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chatbot_id": self.chatbot_id,
+            "version": self.version,
+            "status": self.status,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "participant": self.participant,
+            "tag": self.tag,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionFilters:
+        return cls(
+            chatbot_id=data.get("chatbot_id"),
+            version=data.get("version") or "",
+            status=data.get("status") or "",
+            date_from=date.fromisoformat(data["date_from"]) if data.get("date_from") else None,
+            date_to=date.fromisoformat(data["date_to"]) if data.get("date_to") else None,
+            participant=data.get("participant") or "",
+            tag=data.get("tag") or "",
+        )
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def session_list(*, filters: SessionFilters) -> QuerySet[ChatSession]:
+    qs = ChatSession.objects.select_related("chatbot", "version", "participant").annotate(
+        message_count=Count("messages", filter=Q(messages__hidden=False))
+    )
+    if filters.chatbot_id:
+        qs = qs.filter(chatbot_id=filters.chatbot_id)
+    if filters.version == "working":
+        qs = qs.filter(version__isnull=True)
+    elif filters.version.isdigit():
+        qs = qs.filter(version__number=int(filters.version))
+    if filters.status in SessionStatus.values:
+        qs = qs.filter(status=filters.status)
+    if filters.date_from:
+        qs = qs.filter(created_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(created_at__lt=_day_start(filters.date_to) + timedelta(days=1))
+    if filters.participant:
+        qs = qs.filter(
+            Q(participant__identifier__icontains=filters.participant)
+            | Q(participant__name__icontains=filters.participant)
+        )
+    if filters.tag:
+        qs = qs.filter(messages__tags__name=filters.tag).distinct()
+    return qs.order_by("-created_at", "-id")
+
+
+def session_get(*, external_id: Any) -> ChatSession:
+    session = (
+        ChatSession.objects.select_related("chatbot", "version", "participant").filter(external_id=external_id).first()
+    )
+    if session is None:
+        raise NotFoundError(code="session.not_found", message="No such session.")
+    return session
+
+
+def session_transcript(*, session: ChatSession, include_hidden: bool = False) -> QuerySet[ChatMessage]:
+    qs = session.messages.select_related("trace", "reply_to__trace").prefetch_related(
+        "tags", Prefetch("comments", queryset=MessageComment.objects.select_related("user"))
+    )
+    return qs if include_hidden else qs.filter(hidden=False)
+
+
+def message_get(*, session: ChatSession, message_id: int) -> ChatMessage:
+    message = session.messages.filter(pk=message_id).first()
+    if message is None:
+        raise NotFoundError(code="message.not_found", message="No such message.")
+    return message
+
+
+def reply_for(*, message: ChatMessage) -> ChatMessage | None:
+    return ChatMessage.objects.select_related("trace").filter(reply_to=message).first()
+
+
+def trace_get(*, trace_id: int) -> Trace:
+    trace = Trace.objects.select_related("session__chatbot", "message").filter(pk=trace_id).first()
+    if trace is None:
+        raise NotFoundError(code="trace.not_found", message="No such trace.")
+    return trace
+
+
+def tag_names() -> list[str]:
+    return list(Tag.objects.order_by("name").values_list("name", flat=True))

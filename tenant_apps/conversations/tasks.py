@@ -1,0 +1,20 @@
+"""Celery adapters for conversations."""
+
+from __future__ import annotations
+
+from config.celery import Queue, app
+from shared_apps.core.exceptions import RetryableProviderError
+from tenant_apps.conversations import exports, services
+
+
+@app.task(queue=Queue.CHAT, acks_late=True, autoretry_for=(RetryableProviderError,), retry_backoff=True, max_retries=5)
+def turn_process_task(*, message_id: int) -> int | None:
+    """Answer one participant message (in the schema stamped on the task). Redeliveries never double-reply."""
+    reply = services.turn_process(message_id=message_id)
+    return reply.pk if reply else None
+
+
+@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+def session_export_task(*, export_id: int) -> None:
+    """Write the CSV of an export's filtered sessions, updating its progress as it goes."""
+    exports.export_run(export_id=export_id)

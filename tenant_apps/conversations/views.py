@@ -1,0 +1,411 @@
+"""Chat and review pages on the team host. Adapters only: parse, call one service or selector, render.
+
+- In-app chat (members): pick the working copy or any version, chat, see each turn's trace.
+- Public link (anyone, for chatbots marked public): the same chat without the trace panel; the browser's
+  session cookie remembers which anonymous participant it is.
+- Sessions: filtered list, transcript with tags/comments/traces, end session, CSV export with progress.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from shared_apps.core.exceptions import ApplicationError, NotFoundError
+from tenant_apps.chatbots import selectors as chatbot_selectors
+from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
+from tenant_apps.conversations import delivery, exports, selectors, services
+from tenant_apps.conversations.enums import Platform, SessionStatus
+from tenant_apps.conversations.models import ChatMessage, ChatSession, SessionExport, Tag
+from tenants.access import members, open_access
+from tenants.enums import Role
+
+
+def _or_404(getter: Any, **kwargs: Any) -> Any:
+    try:
+        return getter(**kwargs)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+
+
+# -------------------------------------------------------------------------------------------------- in-app chat
+
+
+@members(Role.EDITOR)
+def chat_start_view(request: HttpRequest, chatbot_id: int) -> HttpResponse:
+    """Open a new in-app session on the working copy or on ``?version=N``."""
+    chatbot = _or_404(chatbot_selectors.chatbot_get, chatbot_id=chatbot_id)
+    version = _pick_version(chatbot, request.GET.get("version", "working"))
+    participant = services.participant_for_member(user=request.user)
+    try:
+        session = services.session_start(
+            chatbot=chatbot, version=version, participant=participant, platform=Platform.WEB, started_by=request.user
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("chatbots:chatbot_detail", chatbot_id=chatbot.pk)
+    return redirect("conversations:chat", session_id=session.external_id)
+
+
+def _pick_version(chatbot: Chatbot, value: str) -> ChatbotVersion | None:
+    if value in ("", "working"):
+        return None
+    if value == "published":
+        return chatbot.published_version
+    if not value.isdigit():
+        raise Http404
+    return _or_404(chatbot_selectors.version_get, chatbot=chatbot, number=int(value))
+
+
+def _member_session(session_id: uuid.UUID) -> ChatSession:
+    session = _or_404(selectors.session_get, external_id=session_id)
+    if session.platform != Platform.WEB:
+        raise Http404
+    return session
+
+
+@members(Role.EDITOR)
+def chat_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = _member_session(session_id)
+    return render(
+        request, "conversations/chat.html", _chat_context(session, debug=True, chat_base=_member_base(session))
+    )
+
+
+def _member_base(session: ChatSession) -> str:
+    return f"/chat/{session.external_id}/"
+
+
+def _public_base(session: ChatSession) -> str:
+    return f"/c/{session.chatbot.public_id}/s/{session.external_id}/"
+
+
+def _chat_context(session: ChatSession, *, debug: bool, chat_base: str) -> dict[str, Any]:
+    transcript = list(selectors.session_transcript(session=session, include_hidden=True))
+    config = chatbot_selectors.bot_config(chatbot=session.chatbot, version=session.version)
+    return {
+        "session": session,
+        "chatbot": session.chatbot,
+        "transcript": transcript,
+        "debug": debug,
+        "consent": config.consent,
+        "versions": chatbot_selectors.version_list(chatbot=session.chatbot) if debug else [],
+        "chat_base": chat_base,
+    }
+
+
+@members(Role.EDITOR)
+@require_POST
+def chat_send_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = _member_session(session_id)
+    return _send(request, session, debug=True, chat_base=_member_base(session))
+
+
+def _send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base: str) -> HttpResponse:
+    try:
+        message = services.message_receive(session=session, content=request.POST.get("message", ""))
+    except ApplicationError as exc:
+        response = render(request, "conversations/partials/_chat_error.html", {"error": exc.message})
+        response["HX-Retarget"] = "#composer-state"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    session.refresh_from_db()
+    return render(
+        request,
+        "conversations/partials/_sent.html",
+        {"message": message, "session": session, "debug": debug, "chat_base": chat_base},
+    )
+
+
+@members(Role.EDITOR)
+def chat_reply_view(request: HttpRequest, session_id: uuid.UUID, message_id: int) -> HttpResponse:
+    session = _member_session(session_id)
+    return _reply(request, session, message_id, debug=True, chat_base=_member_base(session))
+
+
+def _reply(request: HttpRequest, session: ChatSession, message_id: int, *, debug: bool, chat_base: str) -> HttpResponse:
+    """Long-polled by the pending bubble (``?wait=<seconds>``): answers as soon as the reply is committed; on
+    timeout it returns the pending bubble again, which asks again."""
+    message = _or_404(selectors.message_get, session=session, message_id=message_id)
+    try:
+        wait = min(max(float(request.GET.get("wait", "0")), 0.0), 25.0)
+    except ValueError:
+        wait = 0.0
+    reply, waited = delivery.wait_for_reply(message=message, timeout=wait)
+    session.refresh_from_db(fields=["status"])
+    return render(
+        request,
+        "conversations/partials/_reply.html",
+        {
+            "message": message,
+            "reply": reply,
+            "session": session,
+            "debug": debug,
+            "chat_base": chat_base,
+            "poll_delay": "" if waited else " delay:1s",
+        },
+    )
+
+
+@members(Role.EDITOR)
+@require_POST
+def chat_consent_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = _member_session(session_id)
+    services.session_consent_give(session=session)
+    return redirect("conversations:chat", session_id=session.external_id)
+
+
+@members(Role.EDITOR)
+@require_POST
+def chat_new_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    """End this session and start a fresh one on the same version."""
+    session = _member_session(session_id)
+    services.session_end(session=session)
+    version = session.version
+    new = services.session_start(
+        chatbot=session.chatbot,
+        version=version,
+        participant=session.participant,
+        platform=Platform.WEB,
+        started_by=request.user,
+    )
+    return redirect("conversations:chat", session_id=new.external_id)
+
+
+@members()
+def trace_view(request: HttpRequest, trace_id: int) -> HttpResponse:
+    trace = _or_404(selectors.trace_get, trace_id=trace_id)
+    template = "conversations/partials/_trace.html" if request.htmx else "conversations/trace_detail.html"  # type: ignore[attr-defined]
+    return render(request, template, {"trace": trace})
+
+
+# -------------------------------------------------------------------------------------------------- public link
+
+
+_PUBLIC_KEY = "public_participants"
+
+
+def _public_participant(request: HttpRequest, chatbot: Chatbot, *, create: bool) -> Any:
+    known: dict[str, str] = request.session.get(_PUBLIC_KEY, {})
+    identifier = known.get(str(chatbot.public_id))
+    if identifier is None:
+        if not create:
+            raise Http404
+        identifier = f"anon:{uuid.uuid4()}"
+        known[str(chatbot.public_id)] = identifier
+        request.session[_PUBLIC_KEY] = known
+    return services.participant_get_or_create(platform=Platform.PUBLIC_LINK, identifier=identifier)
+
+
+def _public_chatbot(public_id: uuid.UUID) -> Chatbot:
+    chatbot = _or_404(chatbot_selectors.chatbot_get_public, public_id=public_id)
+    if chatbot.published_version_id is None:
+        raise Http404("This chatbot has no published version yet.")
+    return chatbot
+
+
+def _public_session(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID) -> ChatSession:
+    chatbot = _public_chatbot(public_id)
+    participant = _public_participant(request, chatbot, create=False)
+    session = (
+        ChatSession.objects.select_related("chatbot", "version", "participant")
+        .filter(external_id=session_id, chatbot=chatbot, participant=participant, platform=Platform.PUBLIC_LINK)
+        .first()
+    )
+    if session is None:
+        raise Http404
+    return session
+
+
+@open_access
+def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Anyone with the link chats with the published version; the latest open session is resumed."""
+    chatbot = _public_chatbot(public_id)
+    participant = _public_participant(request, chatbot, create=True)
+    session = (
+        ChatSession.objects.filter(chatbot=chatbot, participant=participant, platform=Platform.PUBLIC_LINK)
+        .exclude(status=SessionStatus.ENDED)
+        .order_by("-created_at")
+        .first()
+    )
+    if session is None or request.GET.get("new") == "1":
+        session = services.session_start(
+            chatbot=chatbot, version=chatbot.published_version, participant=participant, platform=Platform.PUBLIC_LINK
+        )
+        return redirect("conversations:public_chat", public_id=public_id)
+    return render(
+        request, "conversations/public_chat.html", _chat_context(session, debug=False, chat_base=_public_base(session))
+    )
+
+
+@open_access
+@require_POST
+def public_send_view(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID) -> HttpResponse:
+    session = _public_session(request, public_id, session_id)
+    return _send(request, session, debug=False, chat_base=_public_base(session))
+
+
+@open_access
+def public_reply_view(
+    request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID, message_id: int
+) -> HttpResponse:
+    session = _public_session(request, public_id, session_id)
+    return _reply(request, session, message_id, debug=False, chat_base=_public_base(session))
+
+
+@open_access
+@require_POST
+def public_consent_view(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID) -> HttpResponse:
+    services.session_consent_give(session=_public_session(request, public_id, session_id))
+    return redirect("conversations:public_chat", public_id=public_id)
+
+
+# ------------------------------------------------------------------------------------------------------ sessions
+
+
+def _filters(request: HttpRequest) -> selectors.SessionFilters:
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(request.GET.get(name, ""))
+        except ValueError:
+            return None
+
+    chatbot = request.GET.get("chatbot", "")
+    return selectors.SessionFilters(
+        chatbot_id=int(chatbot) if chatbot.isdigit() else None,
+        version=request.GET.get("version", "").strip(),
+        status=request.GET.get("status", ""),
+        date_from=day("from"),
+        date_to=day("to"),
+        participant=request.GET.get("participant", "").strip()[:100],
+        tag=request.GET.get("tag", "").strip()[:60],
+    )
+
+
+@members()
+def session_list_view(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    page = Paginator(selectors.session_list(filters=filters), 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "conversations/session_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "chatbots": chatbot_selectors.chatbot_list(),
+            "statuses": SessionStatus.choices,
+            "tags": selectors.tag_names(),
+            "query": query.urlencode(),
+            "template": "conversations/partials/_session_rows.html" if request.htmx else None,  # type: ignore[attr-defined]
+        },
+    )
+
+
+@members()
+def session_detail_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = _or_404(selectors.session_get, external_id=session_id)
+    return render(
+        request,
+        "conversations/session_detail.html",
+        {
+            "session": session,
+            "transcript": selectors.session_transcript(session=session),
+            "tags": selectors.tag_names(),
+        },
+    )
+
+
+@members(Role.EDITOR)
+@require_POST
+def session_end_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = _or_404(selectors.session_get, external_id=session_id)
+    services.session_end(session=session)
+    messages.success(request, "Session ended.")
+    return redirect("conversations:session_detail", session_id=session.external_id)
+
+
+def _message(session_id: uuid.UUID, message_id: int) -> ChatMessage:
+    session = _or_404(selectors.session_get, external_id=session_id)
+    return _or_404(selectors.message_get, session=session, message_id=message_id)
+
+
+@members(Role.EDITOR)
+@require_POST
+def message_tag_view(request: HttpRequest, session_id: uuid.UUID, message_id: int) -> HttpResponse:
+    message = _message(session_id, message_id)
+    error = ""
+    try:
+        services.message_tag_add(message=message, name=request.POST.get("tag", ""), user=request.user)
+    except ApplicationError as exc:
+        error = exc.message
+    return render(
+        request,
+        "conversations/partials/_message_review.html",
+        {"message": message, "error": error, "session": message.session},
+    )
+
+
+@members(Role.EDITOR)
+@require_POST
+def message_untag_view(request: HttpRequest, session_id: uuid.UUID, message_id: int, tag_id: int) -> HttpResponse:
+    message = _message(session_id, message_id)
+    tag = Tag.objects.filter(pk=tag_id).first()
+    if tag is not None:
+        services.message_tag_remove(message=message, tag=tag)
+    return render(
+        request, "conversations/partials/_message_review.html", {"message": message, "session": message.session}
+    )
+
+
+@members(Role.EDITOR)
+@require_POST
+def message_comment_view(request: HttpRequest, session_id: uuid.UUID, message_id: int) -> HttpResponse:
+    message = _message(session_id, message_id)
+    error = ""
+    try:
+        services.message_comment_add(message=message, text=request.POST.get("text", ""), user=request.user)
+    except ApplicationError as exc:
+        error = exc.message
+    return render(
+        request,
+        "conversations/partials/_message_review.html",
+        {"message": message, "error": error, "session": message.session},
+    )
+
+
+@members(Role.EDITOR)
+@require_POST
+def export_create_view(request: HttpRequest) -> HttpResponse:
+    export = exports.export_create(filters=_filters(request), user=request.user)
+    return redirect("conversations:export_detail", session_export_id=export.pk)
+
+
+def _export(session_export_id: int) -> SessionExport:
+    export = SessionExport.objects.filter(pk=session_export_id).first()
+    if export is None:
+        raise Http404
+    return export
+
+
+@members(Role.EDITOR)
+def export_detail_view(request: HttpRequest, session_export_id: int) -> HttpResponse:
+    export = _export(session_export_id)
+    template = "conversations/partials/_export_progress.html" if request.htmx else "conversations/export_detail.html"  # type: ignore[attr-defined]
+    return render(request, template, {"export": export})
+
+
+@members(Role.EDITOR)
+def export_download_view(request: HttpRequest, session_export_id: int) -> FileResponse:
+    path = exports.export_path(_export(session_export_id))
+    if path is None:
+        raise Http404("The export is not ready.")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="text/csv")
