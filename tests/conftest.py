@@ -25,13 +25,15 @@ TEAM_A, TEAM_B = "alpha", "bravo"
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
-    """Build the public tenant and the two test teams once; later runs with --reuse-db find them ready."""
+    """Build the public tenant, the global catalog and the two test teams once; --reuse-db keeps them."""
+    from shared_apps.catalog.services import catalog_seed
     from tenants.migrating import migrate_all
     from tenants.services import public_tenant_ensure, team_create, team_provision
 
     with django_db_blocker.unblock():
         migrate_all(parallel=1)
         public_tenant_ensure()
+        catalog_seed()
         for slug in (TEAM_A, TEAM_B):
             team = Team.objects.filter(slug=slug).first()
             if team is None:

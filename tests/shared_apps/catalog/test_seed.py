@@ -32,6 +32,9 @@ def data():
 
 
 def test_seed_catalog_creates_every_provider_type_and_model(db, data):
+    LlmModel.objects.all().delete()  # the test database is seeded once per session: start from empty here
+    ProviderType.objects.all().delete()
+
     report = catalog_seed()
 
     assert set(ProviderType.objects.values_list("slug", flat=True)) >= EXPECTED_TYPES
