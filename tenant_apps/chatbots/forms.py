@@ -32,6 +32,10 @@ class ChatbotSettingsForm(forms.ModelForm):
             "file_uploads_enabled",
             "is_public",
         ]
+        labels = {
+            "is_public": "Public link: anyone with the link can chat",
+            "file_uploads_enabled": "Let participants upload files",
+        }
         widgets = {
             "name": forms.TextInput(attrs={"class": "input w-full"}),
             "description": forms.Textarea(attrs={"rows": 3, "class": "textarea w-full"}),

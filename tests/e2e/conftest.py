@@ -19,6 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.fakes.llm_server import FakeLlmServer
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,6 +41,7 @@ class Stack:
     env: dict[str, str]
     mail_dir: Path
     logs: Path
+    fake_llm: FakeLlmServer
 
     def url(self, path: str = "/", team: str | None = None) -> str:
         host = f"{team}.localhost" if team else "localhost"
@@ -97,11 +100,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         PYTHONUNBUFFERED="1",
         LOG_LEVEL="WARNING",
     )
+    # The demo team's LLM provider points at a loopback fake (the real local model is never built in tests).
+    fake_llm = FakeLlmServer().start()
+    env.update(LOCAL_LLM_BASE_URL=fake_llm.openai_base_url, LOCAL_LLM_MODEL="fake-model", LOCAL_LLM="0")
     env.update(E2E_EXTRA_ENV)
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
         conn.execute(f'CREATE DATABASE "{db_name}"')
-    stack = Stack(port=port, env=env, mail_dir=base / "mail", logs=base)
+    stack = Stack(port=port, env=env, mail_dir=base / "mail", logs=base, fake_llm=fake_llm)
     processes: list[subprocess.Popen] = []
     try:
         stack.manage("migrate_teams", "-v", "0")
@@ -164,6 +170,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        fake_llm.stop()
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 

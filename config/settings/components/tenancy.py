@@ -98,6 +98,7 @@ TEAM_SETUP_HOOKS: list[str] = []
 # Called with team=, user=, stdout= inside the demo team by `manage.py setup_demo` (seed demo content per app).
 DEMO_SETUP_HOOKS: list[str] = [
     "tenant_apps.providers.demo.demo_setup",  # the demo team's LLM provider (OpenAI, Anthropic or local model)
+    "tenant_apps.chatbots.demo.demo_chatbot",  # a published demo chatbot on that provider (after the provider)
 ]
 
 # Shared services write to a team's audit log through this dotted path (shared code never imports tenant apps).
