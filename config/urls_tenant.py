@@ -3,10 +3,10 @@
 from django.urls import include, path
 
 from shared_apps.core import views as core_views
-from tenants import views as tenant_views
+from tenant_apps.conversations import views as conversation_views
 
 urlpatterns = [
-    path("", tenant_views.team_home_view, name="team_home"),
+    path("", conversation_views.team_home_view, name="team_home"),
     path("", include("shared_apps.accounts.urls_team")),
     path("", include("tenants.urls_team")),
     path("settings/api-keys/", include("tenant_apps.api.urls")),

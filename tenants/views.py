@@ -43,12 +43,6 @@ def _htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
-@members()
-def team_home_view(request: HttpRequest) -> HttpResponse:
-    """The team's start page."""
-    return render(request, "tenants/team_home.html")
-
-
 # ------------------------------------------------------------------------------
 # Members
 # ------------------------------------------------------------------------------

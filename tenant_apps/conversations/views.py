@@ -35,6 +35,12 @@ def _or_404(getter: Any, **kwargs: Any) -> Any:
         raise Http404(exc.message) from exc
 
 
+@members()
+def team_home_view(request: HttpRequest) -> HttpResponse:
+    """The team's start page: the week in numbers, a getting-started checklist, the latest sessions."""
+    return render(request, "conversations/team_home.html", {"overview": selectors.team_overview()})
+
+
 # -------------------------------------------------------------------------------------------------- in-app chat
 
 
