@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
@@ -105,3 +106,19 @@ class EncryptedJSONField(models.Field):  # type: ignore[type-arg]
 
     def get_default(self) -> Secrets:
         return Secrets(super().get_default() or {})
+
+
+def user_reference(*, blank: bool = True) -> models.ForeignKey[Any, Any]:
+    """A reference from a team table to a global user (ADR 0015).
+
+    Users live in public and a delete there cannot see, let alone cascade into, every team schema: so no database
+    constraint and no cascade. Keep a label next to it when the name must outlive the user.
+    """
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=blank,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )

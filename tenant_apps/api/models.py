@@ -6,9 +6,9 @@ secret only as a SHA-256 digest, compared in constant time (docs/adr/0012-team-a
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
+from shared_apps.core.fields import user_reference
 from tenants.enums import Role
 
 
@@ -18,14 +18,7 @@ class ApiKey(models.Model):
     secret_hash = models.CharField(max_length=64)
     read_only = models.BooleanField(default=False)
     # Users live in public: deleting one must not reach into every team schema, so no cascade and no constraint.
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
+
+from shared_apps.core.fields import user_reference
 
 
 class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Users live in public: deleting one must not touch every team's schema (a public-side delete cannot even see
     # this table), so no cascade and no constraint; ``actor_label`` keeps who it was.
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    actor = user_reference()
     actor_label = models.CharField(max_length=254, blank=True)  # kept when the user is deleted
     action = models.CharField(max_length=80, db_index=True)  # "<entity>.<past verb>", e.g. "member.role_changed"
     target_type = models.CharField(max_length=60, blank=True)

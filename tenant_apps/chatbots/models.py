@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
+
+from shared_apps.core.fields import user_reference
 
 
 class ConsentForm(models.Model):
@@ -56,14 +57,7 @@ class Chatbot(models.Model):
         "ChatbotVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     archived_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,14 +82,7 @@ class ChatbotVersion(models.Model):
     description = models.CharField(max_length=500, blank=True)
     snapshot = models.JSONField()  # the frozen settings: see chatbots.versioning.SETTINGS_FIELDS
     pipeline = models.OneToOneField("pipelines.Pipeline", on_delete=models.PROTECT, related_name="chatbot_version")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

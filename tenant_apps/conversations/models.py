@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 
+from shared_apps.core.fields import user_reference
 from tenant_apps.conversations.enums import (
     ExportStatus,
     MessageRole,
@@ -26,14 +26,7 @@ class Participant(models.Model):
     platform = models.CharField(max_length=20, choices=Platform.choices)
     identifier = models.CharField(max_length=255)  # email, phone number, platform user id, or "anon:<uuid>"
     name = models.CharField(max_length=255, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    user = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -74,14 +67,7 @@ class ChatSession(models.Model):
     platform = models.CharField(max_length=20, choices=Platform.choices)
     status = models.CharField(max_length=20, choices=SessionStatus.choices, default=SessionStatus.ACTIVE)
     state = models.JSONField(default=dict, blank=True)  # the ``session_state`` scope
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    started_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     last_activity_at = models.DateTimeField(auto_now_add=True)
     consent_given_at = models.DateTimeField(null=True, blank=True)
@@ -146,14 +132,7 @@ class ChatMessage(models.Model):
 class MessageTag(models.Model):
     message = models.ForeignKey(ChatMessage, on_delete=models.CASCADE)
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -165,9 +144,7 @@ class MessageTag(models.Model):
 
 class MessageComment(models.Model):
     message = models.ForeignKey(ChatMessage, on_delete=models.CASCADE, related_name="comments")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
+    user = user_reference(blank=False)
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -230,9 +207,7 @@ class SessionExport(models.Model):
     row_count = models.PositiveIntegerField(default=0)
     file_name = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
+    created_by = user_reference(blank=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

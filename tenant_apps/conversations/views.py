@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -344,20 +345,24 @@ def _message(session_id: uuid.UUID, message_id: int) -> ChatMessage:
     return _or_404(selectors.message_get, session=session, message_id=message_id)
 
 
+def _review(request: HttpRequest, message: ChatMessage, action: Callable[[], object] | None) -> HttpResponse:
+    """Run one review action (tag, untag, comment) and re-render the message's review strip with its outcome."""
+    error = ""
+    try:
+        if action is not None:
+            action()
+    except ApplicationError as exc:
+        error = exc.message
+    context = {"message": message, "error": error, "session": message.session}
+    return render(request, "conversations/partials/_message_review.html", context)
+
+
 @members(Role.EDITOR)
 @require_POST
 def message_tag_view(request: HttpRequest, session_id: uuid.UUID, message_id: int) -> HttpResponse:
     message = _message(session_id, message_id)
-    error = ""
-    try:
-        services.message_tag_add(message=message, name=request.POST.get("tag", ""), user=request.user)
-    except ApplicationError as exc:
-        error = exc.message
-    return render(
-        request,
-        "conversations/partials/_message_review.html",
-        {"message": message, "error": error, "session": message.session},
-    )
+    name = request.POST.get("tag", "")
+    return _review(request, message, lambda: services.message_tag_add(message=message, name=name, user=request.user))
 
 
 @members(Role.EDITOR)
@@ -365,10 +370,8 @@ def message_tag_view(request: HttpRequest, session_id: uuid.UUID, message_id: in
 def message_untag_view(request: HttpRequest, session_id: uuid.UUID, message_id: int, tag_id: int) -> HttpResponse:
     message = _message(session_id, message_id)
     tag = Tag.objects.filter(pk=tag_id).first()
-    if tag is not None:
-        services.message_tag_remove(message=message, tag=tag)
-    return render(
-        request, "conversations/partials/_message_review.html", {"message": message, "session": message.session}
+    return _review(
+        request, message, None if tag is None else lambda: services.message_tag_remove(message=message, tag=tag)
     )
 
 
@@ -376,15 +379,9 @@ def message_untag_view(request: HttpRequest, session_id: uuid.UUID, message_id: 
 @require_POST
 def message_comment_view(request: HttpRequest, session_id: uuid.UUID, message_id: int) -> HttpResponse:
     message = _message(session_id, message_id)
-    error = ""
-    try:
-        services.message_comment_add(message=message, text=request.POST.get("text", ""), user=request.user)
-    except ApplicationError as exc:
-        error = exc.message
-    return render(
-        request,
-        "conversations/partials/_message_review.html",
-        {"message": message, "error": error, "session": message.session},
+    text = request.POST.get("text", "")
+    return _review(
+        request, message, lambda: services.message_comment_add(message=message, text=text, user=request.user)
     )
 
 

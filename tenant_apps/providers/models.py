@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from django.conf import settings
 from django.db import models
 
 from shared_apps.catalog.enums import LlmApi
-from shared_apps.core.fields import EncryptedJSONField
+from shared_apps.core.fields import EncryptedJSONField, user_reference
 from tenant_apps.providers.enums import MessagingType, ProviderKind
 
 
@@ -27,14 +26,7 @@ class ProviderBase(models.Model):
     credentials = EncryptedJSONField()
     credential_hints = models.JSONField(default=dict, blank=True)
     # Users live in public: deleting one must not reach into every team schema, so no cascade and no constraint.
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)  # part of the LLM client cache key: any change rebuilds it
     credentials_updated_at = models.DateTimeField(null=True, blank=True)
