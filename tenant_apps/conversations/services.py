@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError
+from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError, RetryableProviderError
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
 from tenant_apps.conversations import delivery, pricing
@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on our side and I can't answer right now. Please try again in a moment."
 STALE_CLAIM = timedelta(minutes=5)  # a turn claimed longer ago than this was lost with its worker: run it again
+# A turn that failed on one of these (after the LLM layer's own retries) is run again later by the task, unless a
+# node with an outside effect already ran (running it again would repeat the email or the HTTP call).
+RETRYABLE_CODES = frozenset({"llm.rate_limited", "llm.timeout", "llm.unavailable"})
+SIDE_EFFECT_NODES = frozenset({"send_email", "http_request"})
 
 
 # ---------------------------------------------------------------------------------------------------- participants
@@ -216,8 +220,13 @@ def _enqueue_turn(message: ChatMessage) -> None:
 # ------------------------------------------------------------------------------------------------------------ turns
 
 
-def turn_process(*, message_id: int) -> ChatMessage | None:
-    """Answer one participant message: run the pipeline and store reply + trace + state. Idempotent."""
+def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage | None:
+    """Answer one participant message: run the pipeline and store reply + trace + state. Idempotent.
+
+    When the pipeline failed on a passing provider problem and ``final_attempt`` is False, nothing is stored: the
+    claim is released and ``RetryableProviderError`` asks the task to try again later. The last attempt stores
+    the apology and the error trace, so the participant always hears back.
+    """
     now = timezone.now()
     claimed = (
         ChatMessage.objects.filter(pk=message_id, role=MessageRole.USER)
@@ -251,6 +260,10 @@ def turn_process(*, message_id: int) -> ChatMessage | None:
     )
     started = time.perf_counter()
     result = _run_pipeline(config=config, context=context)
+    if not final_attempt and _worth_retrying(result):
+        ChatMessage.objects.filter(pk=message_id).update(turn_status=TurnStatus.PENDING, turn_started_at=None)
+        assert result.error is not None
+        raise RetryableProviderError(code="turn.retry_later", message=result.error.message)
     try:
         reply = _turn_store(
             message=message,
@@ -266,6 +279,12 @@ def turn_process(*, message_id: int) -> ChatMessage | None:
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
     transaction.on_commit(lambda: delivery.deliver(reply_id=reply.pk))  # runs now: we are outside a transaction
     return reply
+
+
+def _worth_retrying(result: RunResult) -> bool:
+    if result.ok or result.error is None or result.error.code not in RETRYABLE_CODES:
+        return False
+    return not any(trace.node_type in SIDE_EFFECT_NODES for trace in result.trace)
 
 
 def _attachment_fields(raw: dict[str, Any]) -> dict[str, Any]:

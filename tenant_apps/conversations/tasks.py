@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from config.celery import Queue, app
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.conversations import exports, services
 
 
-@app.task(queue=Queue.CHAT, acks_late=True, autoretry_for=(RetryableProviderError,), retry_backoff=True, max_retries=5)
-def turn_process_task(*, message_id: int) -> int | None:
-    """Answer one participant message (in the schema stamped on the task). Redeliveries never double-reply."""
-    reply = services.turn_process(message_id=message_id)
+@app.task(
+    bind=True,
+    queue=Queue.CHAT,
+    acks_late=True,
+    autoretry_for=(RetryableProviderError,),
+    retry_backoff=2,
+    retry_backoff_max=30,
+    max_retries=3,
+)
+def turn_process_task(self: Any, *, message_id: int) -> int | None:
+    """Answer one participant message (in the schema stamped on the task). Redeliveries never double-reply;
+    a passing provider failure is retried with backoff, and the last attempt answers with an apology."""
+    reply = services.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
     return reply.pk if reply else None
 
 

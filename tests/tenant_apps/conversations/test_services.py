@@ -317,3 +317,57 @@ def test_turn_store_is_one_transaction(member_session, fake_llm, monkeypatch):
         services.turn_process(message_id=message.pk)
 
     assert not ChatMessage.objects.filter(reply_to=message).exists()
+
+
+def test_passing_provider_failure_is_retried_later_without_storing_anything(member_session, fake_llm, settings):
+    from shared_apps.core.exceptions import RetryableProviderError
+
+    settings.LLM_MAX_RETRIES = 0
+    fake_llm.error(503, "overloaded")
+    message = services.message_receive(session=member_session, content="Hi")
+
+    with pytest.raises(RetryableProviderError):
+        services.turn_process(message_id=message.pk, final_attempt=False)
+
+    message.refresh_from_db()
+    assert message.turn_status == TurnStatus.PENDING
+    assert not ChatMessage.objects.filter(reply_to=message).exists()
+    assert services.turn_process(message_id=message.pk, final_attempt=False).content == "Echo: Hi"
+
+
+def test_last_attempt_answers_with_an_apology(member_session, fake_llm, settings):
+    settings.LLM_MAX_RETRIES = 0
+    fake_llm.error(503, "overloaded")
+    message = services.message_receive(session=member_session, content="Hi")
+
+    reply = services.turn_process(message_id=message.pk, final_attempt=True)
+
+    assert reply.content == services.APOLOGY
+    assert Trace.objects.get(message=message).error_node_id
+
+
+def test_failure_after_a_side_effect_is_not_retried(chatbot, fake_provider, owner, fake_llm, settings):
+    settings.LLM_MAX_RETRIES = 0
+    _set_graph(
+        chatbot,
+        chain(
+            node(
+                "mail",
+                "send_email",
+                "Notify",
+                recipient_list="ops@example.com",
+                subject="New message",
+                body="{{ input }}",
+            ),
+            _llm(fake_provider),
+        ),
+    )
+    session = services.session_start(
+        chatbot=chatbot, version=None, participant=services.participant_for_member(user=owner), platform=Platform.WEB
+    )
+    fake_llm.error(503, "overloaded")
+    message = services.message_receive(session=session, content="Hi")
+
+    reply = services.turn_process(message_id=message.pk, final_attempt=False)
+
+    assert reply.content == services.APOLOGY
