@@ -22,3 +22,7 @@ ACCOUNT_RATE_LIMITS = False
 APP_RATE_LIMITS_ENABLED = False  # tests that check limits turn both on (fixture rate_limits_on)
 LOGGING["root"]["level"] = "WARNING"
 TEAM_CACHE_CHECK_SECONDS = 0  # tests see invalidations at once
+
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="chatstudio-test-media-")  # uploads and exports never land in the checkout

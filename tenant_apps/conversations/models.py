@@ -200,6 +200,30 @@ class HistoryMessage(models.Model):
         return f"{self.mode}:{self.name} {self.role}"
 
 
+def _chat_file_path(instance: ChatFile, filename: str) -> str:
+    from tenants.db import connection
+
+    # The schema name keeps teams' files apart on shared storage; the random part makes names unguessable.
+    return f"chat-files/{connection.schema_name}/{instance.session.external_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class ChatFile(models.Model):
+    """A file a participant sent with a message (when the chatbot allows uploads)."""
+
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveIntegerField()
+    file = models.FileField(upload_to=_chat_file_path, max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SessionExport(models.Model):
     status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
     filters = models.JSONField(default=dict)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from shared_apps.core.exceptions import ApplicationError, NotFoundError
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
-from tenant_apps.conversations import delivery, exports, selectors, services
+from tenant_apps.conversations import delivery, exports, selectors, services, uploads
 from tenant_apps.conversations.enums import Platform, SessionStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, SessionExport, Tag
 from tenants.access import members, open_access
@@ -105,7 +105,14 @@ def _chat_context(session: ChatSession, *, debug: bool, chat_base: str) -> dict[
         "consent": config.consent,
         "versions": chatbot_selectors.version_list(chatbot=session.chatbot) if debug else [],
         "chat_base": chat_base,
+        "file_base": _file_base(session, chat_base, debug=debug),
+        "uploads_enabled": config.file_uploads_enabled,
     }
+
+
+def _file_base(session: ChatSession, chat_base: str, *, debug: bool) -> str:
+    """Where a message's files download from: the members' route in the app, the visitor's on a public link."""
+    return f"/sessions/{session.external_id}/files/" if debug else f"{chat_base}files/"
 
 
 @members(Role.EDITOR)
@@ -117,7 +124,10 @@ def chat_send_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
 
 def _send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base: str) -> HttpResponse:
     try:
-        message = services.message_receive(session=session, content=request.POST.get("message", ""))
+        attachments = uploads.attachments_store(session=session, uploads=request.FILES.getlist("files"))
+        message = services.message_receive(
+            session=session, content=request.POST.get("message", ""), attachments=attachments
+        )
     except ApplicationError as exc:
         response = render(request, "conversations/partials/_chat_error.html", {"error": exc.message})
         response["HX-Retarget"] = "#composer-state"
@@ -127,7 +137,13 @@ def _send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base:
     return render(
         request,
         "conversations/partials/_sent.html",
-        {"message": message, "session": session, "debug": debug, "chat_base": chat_base},
+        {
+            "message": message,
+            "session": session,
+            "debug": debug,
+            "chat_base": chat_base,
+            "file_base": _file_base(session, chat_base, debug=debug),
+        },
     )
 
 
@@ -390,6 +406,27 @@ def message_comment_view(request: HttpRequest, session_id: uuid.UUID, message_id
 def export_create_view(request: HttpRequest) -> HttpResponse:
     export = exports.export_create(filters=_filters(request), user=request.user)
     return redirect("conversations:export_detail", session_export_id=export.pk)
+
+
+def _file_response(session: ChatSession, file_id: int) -> FileResponse:
+    chat_file = uploads.chat_file_get(session=session, file_id=file_id)
+    if chat_file is None:
+        raise Http404
+    response = FileResponse(chat_file.file.open("rb"), as_attachment=True, filename=chat_file.name)
+    response["Content-Type"] = "application/octet-stream"  # a download, never rendered in our origin
+    return response
+
+
+@members()
+def session_file_view(request: HttpRequest, session_id: uuid.UUID, file_id: int) -> FileResponse:
+    """A file a participant sent (team members; any session of the team)."""
+    return _file_response(_or_404(selectors.session_get, external_id=session_id), file_id)
+
+
+@open_access
+def public_file_view(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID, file_id: int) -> FileResponse:
+    """A file the visitor sent in their own public-link session."""
+    return _file_response(_public_session(request, public_id, session_id), file_id)
 
 
 def _export(session_export_id: int) -> SessionExport:

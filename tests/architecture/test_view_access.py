@@ -13,6 +13,7 @@ OPEN_ALLOWED = {
     "tenant_apps.conversations.views.public_send_view",
     "tenant_apps.conversations.views.public_reply_view",
     "tenant_apps.conversations.views.public_consent_view",
+    "tenant_apps.conversations.views.public_file_view",
 }
 
 

@@ -122,6 +122,7 @@ def objects(team_a, make_member, settings, tmp_path):
             {"chatbot_id": chat["chatbot"].pk, "number": 1},
             {"session_id": chat["session"].external_id, "message_id": chat["message"].pk},
             {"session_id": chat["session"].external_id, "message_id": chat["message"].pk, "tag_id": chat["tag"].pk},
+            {"session_id": chat["session"].external_id, "file_id": chat["file"].pk},
         ],
     }
 
@@ -129,12 +130,14 @@ def objects(team_a, make_member, settings, tmp_path):
 def _chat_objects(tmp_path, owner):
     """A chatbot with a published version, a consent form, an in-app session with a traced turn, a tag, a
     finished CSV export (created in team A's schema)."""
+    from django.core.files.base import ContentFile
+
     from tenant_apps.chatbots.models import ConsentForm
     from tenant_apps.chatbots.services import chatbot_create, version_create
     from tenant_apps.conversations import exports, services
     from tenant_apps.conversations.enums import ExportStatus as SessionExportStatus
     from tenant_apps.conversations.enums import Platform
-    from tenant_apps.conversations.models import SessionExport, Tag, Trace
+    from tenant_apps.conversations.models import ChatFile, SessionExport, Tag, Trace
 
     form = ConsentForm.objects.create(name="Matrix consent", consent_text="Agree?")
     chatbot = chatbot_create(name="Matrix bot", created_by=owner)
@@ -145,6 +148,8 @@ def _chat_objects(tmp_path, owner):
     trace = Trace.objects.create(session=session, message=message, status="success")
     tag = Tag.objects.create(name="matrix")
     export = SessionExport.objects.create(status=SessionExportStatus.DONE, file_name="matrix.csv")
+    chat_file = ChatFile(session=session, name="notes.txt", content_type="text/plain", size=5)
+    chat_file.file.save("notes.txt", ContentFile(b"notes"), save=True)
     (exports.export_dir() / "matrix.csv").write_text("session_id\n")
     return {
         "chatbot": chatbot,
@@ -154,6 +159,7 @@ def _chat_objects(tmp_path, owner):
         "trace": trace,
         "tag": tag,
         "export": export,
+        "file": chat_file,
     }
 
 

@@ -283,3 +283,75 @@ def test_other_teams_session_trace_and_export_answer_404(team_b, make_member, cl
             client.post(f"/sessions/{ids['session']}/messages/{ids['message']}/tags/", {"tag": "x"}).status_code == 404
         )
         assert client.post(f"/chat/{ids['session']}/send/", {"message": "x"}).status_code == 404
+
+
+# ------------------------------------------------------------------------------------------------- uploads
+
+
+def _upload(name, content=b"hello", content_type="text/plain"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def test_files_are_refused_unless_the_chatbot_allows_uploads(owner_client, chatbot):
+    chat_url = _start_chat(owner_client, chatbot)
+
+    response = owner_client.post(chat_url + "send/", {"message": "see file", "files": [_upload("a.txt")]})
+
+    assert b"This chatbot does not accept files." in response.content
+    assert not ChatSession.objects.get(external_id=chat_url.split("/")[2]).messages.exists()
+
+
+def test_uploaded_file_is_attached_stored_and_downloadable(owner_client, chatbot, owner, fake_llm):
+    chatbot_update(chatbot=chatbot, actor=owner, file_uploads_enabled=True)
+    chat_url = _start_chat(owner_client, chatbot)
+    page = owner_client.get(chat_url).content
+
+    sent = owner_client.post(chat_url + "send/", {"message": "", "files": [_upload("notes.txt", b"my notes")]})
+
+    assert b'data-testid="attach"' in page
+    session = ChatSession.objects.get(external_id=chat_url.split("/")[2])
+    message = session.messages.get()
+    [attachment] = message.attachments
+    assert attachment["name"] == "notes.txt"
+    assert attachment["size"] == 8
+    assert b"notes.txt" in sent.content
+    download = owner_client.get(f"/sessions/{session.external_id}/files/{attachment['id']}/")
+    assert b"".join(download.streaming_content) == b"my notes"
+    assert download["Content-Type"] == "application/octet-stream"
+    assert "attachment" in download["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "code_text"),
+    [
+        pytest.param("run.exe", 10, b"not accepted", id="type"),
+        pytest.param("page.html", 10, b"not accepted", id="html"),
+        pytest.param("big.txt", 2 * 1024 * 1024, b"larger than", id="too-large"),
+    ],
+)
+def test_uploads_are_validated(owner_client, chatbot, owner, settings, name, size, code_text):
+    settings.CHAT_UPLOAD_MAX_BYTES = 1024 * 1024
+    chatbot_update(chatbot=chatbot, actor=owner, file_uploads_enabled=True)
+    chat_url = _start_chat(owner_client, chatbot)
+
+    response = owner_client.post(chat_url + "send/", {"message": "x", "files": [_upload(name, b"x" * size)]})
+
+    assert code_text in response.content
+    assert not ChatSession.objects.get(external_id=chat_url.split("/")[2]).files.exists()
+
+
+def test_public_visitor_downloads_only_their_own_files(team, public_bot, owner, client_for):
+    chatbot_update(chatbot=public_bot, actor=owner, file_uploads_enabled=True)
+    version_create(chatbot=public_bot, actor=owner, publish=True)
+    alice, mallory = client_for(team), client_for(team)
+    alice.get(f"/c/{public_bot.public_id}/")
+    session = ChatSession.objects.get(chatbot=public_bot, platform=Platform.PUBLIC_LINK)
+    base = f"/c/{public_bot.public_id}/s/{session.external_id}/"
+    alice.post(base + "send/", {"message": "mine", "files": [_upload("mine.txt", b"private")]})
+    file_id = session.files.get().pk
+    mallory.get(f"/c/{public_bot.public_id}/")
+
+    assert alice.get(f"{base}files/{file_id}/").status_code == 200
+    assert mallory.get(f"{base}files/{file_id}/").status_code == 404
