@@ -24,5 +24,6 @@ LOGGING["root"]["level"] = "WARNING"
 TEAM_CACHE_CHECK_SECONDS = 0  # tests see invalidations at once
 
 import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-MEDIA_ROOT = tempfile.mkdtemp(prefix="chatstudio-test-media-")  # uploads and exports never land in the checkout
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="chatstudio-test-media-"))  # uploads and exports never land in the checkout
