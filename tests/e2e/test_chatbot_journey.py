@@ -15,7 +15,7 @@ def test_create_chat_trace_and_publish(page, stack, browser):
     login(page, stack, DEMO_EMAIL, DEMO_PASSWORD)
     page.wait_for_url(stack.url("/", team="demo"))
 
-    page.get_by_role("link", name="Chatbots").click()
+    page.get_by_role("link", name="Chatbots", exact=True).click()
     expect(page.get_by_text("Demo assistant")).to_be_visible()  # seeded by setup_demo
     page.get_by_test_id("new-chatbot").click()
     page.get_by_label("Name").fill("Trip planner")
@@ -65,6 +65,6 @@ def test_create_chat_trace_and_publish(page, stack, browser):
     expect(visitor.get_by_test_id("trace-panel")).to_have_count(0)
     visitor.context.close()
 
-    page.get_by_role("link", name="Sessions").click()
+    page.get_by_role("link", name="Sessions", exact=True).click()
     expect(page.get_by_test_id("session-table")).to_contain_text("Public link")
     expect(page.get_by_test_id("session-table")).to_contain_text("Trip planner")

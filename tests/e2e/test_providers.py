@@ -16,7 +16,7 @@ def test_add_test_and_delete_an_llm_provider(page, stack, fake_llm):
     login(page, stack, DEMO_EMAIL, DEMO_PASSWORD)
     page.wait_for_url(stack.url("/", team="demo"))
 
-    page.get_by_role("link", name="🔌 Providers").click()
+    page.get_by_role("link", name="Providers", exact=True).click()
     assert page.get_by_text("Local SmolLM2 (llama.cpp)").is_visible()
 
     page.get_by_role("link", name="Add LLM provider").click()

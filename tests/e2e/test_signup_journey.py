@@ -47,7 +47,7 @@ def test_signup_invite_accept_remove_journey(browser, stack):
     assert page.get_by_test_id("member-role").inner_text() == "Owner"
 
     # Invite a colleague as editor.
-    page.get_by_role("link", name="Members").click()
+    page.get_by_role("link", name="Members", exact=True).click()
     page.get_by_test_id("invite-people").click()
     page.fill("input[name=email]", GUEST)
     page.select_option("select[name=role]", "editor")
@@ -71,7 +71,7 @@ def test_signup_invite_accept_remove_journey(browser, stack):
     assert guest_page.get_by_test_id("member-role").inner_text() == "Editor"
 
     # The founder sees them in the members list and removes them.
-    page.get_by_role("link", name="Members").click()
+    page.get_by_role("link", name="Members", exact=True).click()
     row = page.locator(f'[data-testid=member-row][data-email="{GUEST}"]')
     assert "Editor" in row.locator("select option:checked").inner_text()
     row.get_by_test_id("member-remove").click()
