@@ -12,8 +12,9 @@ import warnings
 from enum import StrEnum
 from typing import Any
 
+from celery.signals import task_postrun
 from celery.utils.deprecated import CDeprecationWarning
-from tenant_schemas_celery.app import CeleryApp
+from tenant_schemas_celery.app import CeleryApp, restore_schema
 from tenant_schemas_celery.task import TenantTask
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -44,6 +45,19 @@ class TeamTask(TenantTask):
         from tenants.resolver import team_for_schema
 
         return team_for_schema(schema_name)
+
+
+def _restore_schema_after_eager_task(task: Any, **kwargs: Any) -> None:
+    """tenant-schemas-celery puts the connection back to ``public`` after every task, so the next task in the
+    same team pays a ``SET search_path`` round trip again. A worker process runs nothing but tasks and every task
+    switches to its own schema before it runs (a public task included), so only a task run eagerly, inside the
+    caller's code, needs the caller's schema back."""
+    if task.request.is_eager:
+        restore_schema(task, **kwargs)
+
+
+task_postrun.disconnect(dispatch_uid="tenant_schemas_restore_schema")
+task_postrun.connect(_restore_schema_after_eager_task, dispatch_uid="chatstudio_restore_schema", weak=False)
 
 
 class TeamCeleryApp(CeleryApp):

@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 
 from shared_apps.core.redis import get_redis, team_key
-from tenant_apps.conversations.models import ChatMessage
+from tenant_apps.conversations.models import ChatMessage, ChatSession
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ def session_channel(session_external_id: object) -> str:
     return team_key("session", session_external_id)
 
 
-def deliver(*, reply_id: int) -> None:
-    reply = ChatMessage.objects.select_related("session").get(pk=reply_id)
+def deliver(*, reply: ChatMessage) -> None:
+    """``reply`` must come with its session loaded (as the turn has it): no query here."""
     try:
         get_redis().publish(session_channel(reply.session.external_id), str(reply.pk))
     except redis.RedisError:
@@ -49,28 +49,26 @@ def deliver(*, reply_id: int) -> None:
 _wait_slots = threading.BoundedSemaphore(getattr(settings, "CHAT_LONG_POLL_SLOTS", 4))
 
 
-def wait_for_reply(*, message: ChatMessage, timeout: float) -> tuple[ChatMessage | None, bool]:
-    """Block up to ``timeout`` seconds for the reply to ``message`` (long poll), woken by ``deliver``'s publish.
+def wait_for_reply(
+    *, session: ChatSession, lookup: Callable[[], ChatMessage | None], timeout: float
+) -> tuple[ChatMessage | None, bool]:
+    """Block up to ``timeout`` seconds for the reply ``lookup`` finds (long poll), woken by ``deliver``'s publish.
 
     Returns (reply or None, whether it waited). Subscribes before looking in the database, so a reply committed in
     between is never missed. Without Redis or a free slot it is a plain lookup.
     """
-
-    def lookup() -> ChatMessage | None:
-        return ChatMessage.objects.select_related("reply_to__trace").filter(reply_to_id=message.pk).first()
-
     if timeout <= 0 or not _wait_slots.acquire(blocking=False):
         return lookup(), False
     try:
-        return _wait(message, timeout, lookup), True
+        return _wait(session, timeout, lookup), True
     finally:
         _wait_slots.release()
 
 
-def _wait(message: ChatMessage, timeout: float, lookup: Callable[[], ChatMessage | None]) -> ChatMessage | None:
+def _wait(session: ChatSession, timeout: float, lookup: Callable[[], ChatMessage | None]) -> ChatMessage | None:
     try:
         pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(session_channel(message.session.external_id))
+        pubsub.subscribe(session_channel(session.external_id))
     except redis.RedisError:
         return lookup()
     try:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from shared_apps.core.exceptions import NotFoundError
-from tenant_apps.conversations.enums import SessionStatus
+from tenant_apps.conversations.enums import Platform, SessionStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, Tag, Trace
 
 
@@ -101,8 +101,36 @@ def message_get(*, session: ChatSession, message_id: int) -> ChatMessage:
     return message
 
 
-def reply_for(*, message: ChatMessage) -> ChatMessage | None:
-    return ChatMessage.objects.select_related("trace").filter(reply_to=message).first()
+def reply_for(*, session: ChatSession, message_id: int) -> ChatMessage | None:
+    """The reply to a message of ``session`` with the message and its trace, and the session's current status as
+    ``session_status`` (the turn may have ended the session): one query, the long poll's hot path."""
+    return (
+        ChatMessage.objects.select_related("reply_to__trace")
+        .annotate(session_status=F("session__status"))
+        .filter(reply_to_id=message_id, session_id=session.pk)
+        .first()
+    )
+
+
+def public_session_get(*, public_id: Any, session_id: Any, identifier: str) -> ChatSession:
+    """A public-link session of the visitor ``identifier`` on a public, published chatbot: one query."""
+    session = (
+        ChatSession.objects.select_related("chatbot", "version", "participant")
+        .filter(
+            external_id=session_id,
+            platform=Platform.PUBLIC_LINK,
+            participant__platform=Platform.PUBLIC_LINK,
+            participant__identifier=identifier,
+            chatbot__public_id=public_id,
+            chatbot__is_public=True,
+            chatbot__archived_at__isnull=True,
+            chatbot__published_version__isnull=False,
+        )
+        .first()
+    )
+    if session is None:
+        raise NotFoundError(code="session.not_found", message="No such session.")
+    return session
 
 
 def trace_get(*, trace_id: int) -> Trace:

@@ -11,6 +11,7 @@ The path of one turn:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -18,8 +19,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError, RetryableProviderError
@@ -171,9 +172,15 @@ def message_receive(
         raise InvalidStateError(code="message.empty", message="Write a message first.")
     if len(content) > 20_000:
         raise InvalidStateError(code="message.too_long", message="That message is too long (20,000 characters max).")
+    consent_pending = session.status == SessionStatus.PENDING_CONSENT
+    # A plain message is one INSERT committed on its own (no BEGIN/COMMIT round trips); inside a caller's
+    # transaction a savepoint keeps that transaction usable when the insert hits the redelivery constraint. The
+    # session's last_activity_at moves when the turn stores the reply.
+    needs_atomic = consent_pending or connection.in_atomic_block
+    guard = transaction.atomic() if needs_atomic else contextlib.nullcontext()
     try:
-        with transaction.atomic():
-            if session.status == SessionStatus.PENDING_CONSENT:
+        with guard:
+            if consent_pending:
                 return _consent_reply(session=session, content=content, external_id=external_id)
             message = ChatMessage.objects.create(
                 session=session,
@@ -183,14 +190,13 @@ def message_receive(
                 attachments=list(attachments),
                 turn_status=TurnStatus.PENDING,
             )
-            ChatSession.objects.filter(pk=session.pk).update(last_activity_at=timezone.now())
-            _enqueue_turn(message)
-            return message
     except IntegrityError:
         existing = ChatMessage.objects.filter(session=session, external_id=external_id).first()
         if existing is None:
             raise
         return existing
+    _enqueue_turn(message)
+    return message
 
 
 def _consent_reply(*, session: ChatSession, content: str, external_id: str | None) -> ChatMessage:
@@ -206,7 +212,7 @@ def _consent_reply(*, session: ChatSession, content: str, external_id: str | Non
         reply = ChatMessage.objects.create(
             session=session, role=MessageRole.SYSTEM, content=prompt, reply_to=message, metadata={"consent": True}
         )
-        transaction.on_commit(lambda: delivery.deliver(reply_id=reply.pk))
+        transaction.on_commit(lambda: delivery.deliver(reply=reply))
     return message
 
 
@@ -239,19 +245,27 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
     if not claimed:
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
 
-    message = ChatMessage.objects.select_related(
-        "session__participant", "session__chatbot__pipeline", "session__version__pipeline"
-    ).get(pk=message_id)
+    # The message, its session, participant, chatbot, pipeline and the participant's data row: one query.
+    data = ParticipantData.objects.filter(
+        participant_id=OuterRef("session__participant_id"), chatbot_id=OuterRef("session__chatbot_id")
+    )
+    message = (
+        ChatMessage.objects.select_related(
+            "session__participant", "session__chatbot__pipeline", "session__version__pipeline"
+        )
+        .annotate(
+            participant_data_id=Subquery(data.values("id")[:1]), participant_data=Subquery(data.values("data")[:1])
+        )
+        .get(pk=message_id)
+    )
     session = message.session
     config = bot_config(chatbot=session.chatbot, version=session.version)
-    data_row = ParticipantData.objects.filter(
-        participant_id=session.participant_id, chatbot_id=config.chatbot_id
-    ).first()
+    data_id: int | None = message.participant_data_id  # type: ignore[attr-defined]
     history = DbHistoryStore(session=session, before_message_id=message.pk)
     context = RunContext(
         input_text=message.content,
         attachments=[Attachment(**_attachment_fields(a)) for a in message.attachments],
-        participant_data=data_row.data if data_row else {},
+        participant_data=message.participant_data or {},  # type: ignore[attr-defined]
         session_state=session.state,
         participant=ParticipantInfo(
             identifier=session.participant.identifier, name=session.participant.name, platform=session.platform
@@ -271,13 +285,13 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
             config=config,
             result=result,
             history=history,
-            data_row=data_row,
+            data_id=data_id,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
     except IntegrityError:
         # Another delivery of this task answered first; its reply is the one.
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
-    transaction.on_commit(lambda: delivery.deliver(reply_id=reply.pk))  # runs now: we are outside a transaction
+    transaction.on_commit(lambda: delivery.deliver(reply=reply))  # runs now: we are outside a transaction
     return reply
 
 
@@ -303,7 +317,7 @@ def _turn_store(
     config: BotConfig,
     result: RunResult,
     history: DbHistoryStore,
-    data_row: ParticipantData | None,
+    data_id: int | None,
     duration_ms: float,
 ) -> ChatMessage:
     ok = result.ok
@@ -339,20 +353,21 @@ def _turn_store(
         },
     )
     ChatMessage.objects.filter(pk=message.pk).update(turn_status=TurnStatus.DONE if ok else TurnStatus.FAILED)
+    session_fields: dict[str, Any] = {"last_activity_at": timezone.now()}
     if ok:
-        session_fields: dict[str, Any] = {"last_activity_at": timezone.now()}
         if result.session_state_diff:
             session_fields["state"] = result.session_state
         if result.end_session:
             session_fields.update(status=SessionStatus.ENDED, ended_at=timezone.now())
-        ChatSession.objects.filter(pk=session.pk).update(**session_fields)
+    ChatSession.objects.filter(pk=session.pk).update(**session_fields)
+    if ok:
         if result.participant_data_diff:
-            if data_row is None:
+            if data_id is None:
                 ParticipantData.objects.create(
                     participant_id=session.participant_id, chatbot_id=config.chatbot_id, data=result.participant_data
                 )
             else:
-                ParticipantData.objects.filter(pk=data_row.pk).update(data=result.participant_data)
+                ParticipantData.objects.filter(pk=data_id).update(data=result.participant_data)
         history.flush()
         if result.message_tags:
             _tag(reply, result.message_tags, user=None)

@@ -13,16 +13,16 @@ from tenant_apps.conversations import exports, services
     bind=True,
     queue=Queue.CHAT,
     acks_late=True,
+    ignore_result=True,  # the reply is in the database; a result-backend write per turn would be waste
     autoretry_for=(RetryableProviderError,),
     retry_backoff=2,
     retry_backoff_max=30,
     max_retries=3,
 )
-def turn_process_task(self: Any, *, message_id: int) -> int | None:
+def turn_process_task(self: Any, *, message_id: int) -> None:
     """Answer one participant message (in the schema stamped on the task). Redeliveries never double-reply;
     a passing provider failure is retried with backoff, and the last attempt answers with an apology."""
-    reply = services.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
-    return reply.pk if reply else None
+    services.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
 
 
 @app.task(queue=Queue.MAINTENANCE, acks_late=True)

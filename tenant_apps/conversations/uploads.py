@@ -52,11 +52,13 @@ def max_files() -> int:
     return int(getattr(settings, "CHAT_UPLOAD_MAX_FILES", 5))
 
 
-@transaction.atomic
 def attachments_store(*, session: ChatSession, uploads: Sequence[UploadedFile]) -> list[dict[str, Any]]:
     """Validate and store ``uploads``; return the attachment entries for the message. All or nothing."""
-    if not uploads:
-        return []
+    return _store(session, uploads) if uploads else []
+
+
+@transaction.atomic
+def _store(session: ChatSession, uploads: Sequence[UploadedFile]) -> list[dict[str, Any]]:
     config = bot_config(chatbot=session.chatbot, version=session.version)
     if not config.file_uploads_enabled:
         raise InvalidStateError(code="upload.disabled", message="This chatbot does not accept files.")

@@ -133,7 +133,8 @@ def _send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base:
         response["HX-Retarget"] = "#composer-state"
         response["HX-Reswap"] = "innerHTML"
         return response
-    session.refresh_from_db()
+    if session.status == SessionStatus.PENDING_CONSENT:
+        session.refresh_from_db(fields=["status"])  # the message may have been the consent
     return render(
         request,
         "conversations/partials/_sent.html",
@@ -156,13 +157,21 @@ def chat_reply_view(request: HttpRequest, session_id: uuid.UUID, message_id: int
 def _reply(request: HttpRequest, session: ChatSession, message_id: int, *, debug: bool, chat_base: str) -> HttpResponse:
     """Long-polled by the pending bubble (``?wait=<seconds>``): answers as soon as the reply is committed; on
     timeout it returns the pending bubble again, which asks again."""
-    message = _or_404(selectors.message_get, session=session, message_id=message_id)
     try:
         wait = min(max(float(request.GET.get("wait", "0")), 0.0), 25.0)
     except ValueError:
         wait = 0.0
-    reply, waited = delivery.wait_for_reply(message=message, timeout=wait)
-    session.refresh_from_db(fields=["status"])
+
+    def lookup() -> ChatMessage | None:
+        return selectors.reply_for(session=session, message_id=message_id)
+
+    reply, waited = lookup(), False  # usually there already, and then this is the request's only other query
+    if reply is None:
+        message = _or_404(selectors.message_get, session=session, message_id=message_id)
+        reply, waited = delivery.wait_for_reply(session=session, lookup=lookup, timeout=wait)
+    if reply is not None:
+        message = reply.reply_to
+        session.status = reply.session_status  # type: ignore[attr-defined]  # the turn may have ended it
     return render(
         request,
         "conversations/partials/_reply.html",
@@ -215,12 +224,11 @@ def trace_view(request: HttpRequest, trace_id: int) -> HttpResponse:
 _PUBLIC_KEY = "public_participants"
 
 
-def _public_participant(request: HttpRequest, chatbot: Chatbot, *, create: bool) -> Any:
+def _public_participant(request: HttpRequest, chatbot: Chatbot) -> Any:
+    """The anonymous participant this browser is for ``chatbot``, made on the first visit."""
     known: dict[str, str] = request.session.get(_PUBLIC_KEY, {})
     identifier = known.get(str(chatbot.public_id))
     if identifier is None:
-        if not create:
-            raise Http404
         identifier = f"anon:{uuid.uuid4()}"
         known[str(chatbot.public_id)] = identifier
         request.session[_PUBLIC_KEY] = known
@@ -235,23 +243,18 @@ def _public_chatbot(public_id: uuid.UUID) -> Chatbot:
 
 
 def _public_session(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID) -> ChatSession:
-    chatbot = _public_chatbot(public_id)
-    participant = _public_participant(request, chatbot, create=False)
-    session = (
-        ChatSession.objects.select_related("chatbot", "version", "participant")
-        .filter(external_id=session_id, chatbot=chatbot, participant=participant, platform=Platform.PUBLIC_LINK)
-        .first()
-    )
-    if session is None:
+    """The visitor's own session on a public, published chatbot (404 otherwise): one query."""
+    identifier = request.session.get(_PUBLIC_KEY, {}).get(str(public_id))
+    if identifier is None:
         raise Http404
-    return session
+    return _or_404(selectors.public_session_get, public_id=public_id, session_id=session_id, identifier=identifier)
 
 
 @open_access
 def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Anyone with the link chats with the published version; the latest open session is resumed."""
     chatbot = _public_chatbot(public_id)
-    participant = _public_participant(request, chatbot, create=True)
+    participant = _public_participant(request, chatbot)
     session = (
         ChatSession.objects.filter(chatbot=chatbot, participant=participant, platform=Platform.PUBLIC_LINK)
         .exclude(status=SessionStatus.ENDED)

@@ -51,3 +51,14 @@ def test_task_enqueued_in_public_cannot_touch_team_tables(live_worker, audit_row
 
     with pytest.raises(Exception, match="audit_auditevent"):
         result.get(timeout=20)
+
+
+def test_public_task_after_a_team_task_in_the_same_worker_cannot_touch_team_tables(live_worker, audit_rows, team_a):
+    """Workers stay in the last task's schema between tasks; a public task must still switch back to public."""
+    for _ in range(6):  # alternating on a 2-process worker: public tasks follow team tasks in the same process
+        with tenant_context(team_a):
+            assert audit_actions_task.delay().get(timeout=20)["schema"] == "t_alpha"
+        with public_context():
+            result = audit_actions_task.delay()
+        with pytest.raises(Exception, match="audit_auditevent"):
+            result.get(timeout=20)

@@ -371,3 +371,17 @@ def test_failure_after_a_side_effect_is_not_retried(chatbot, fake_provider, owne
     reply = services.turn_process(message_id=message.pk, final_attempt=False)
 
     assert reply.content == services.APOLOGY
+
+
+def test_participant_data_carries_over_to_the_next_session_and_is_updated_in_place(
+    chatbot, fake_provider, owner, fake_llm
+):
+    _set_graph(chatbot, chain(_llm(fake_provider, tools=["set_participant_data"])))
+    participant = services.participant_for_member(user=owner)
+    for key, value in (("name", "Ada"), ("city", "Paris")):
+        session = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
+        fake_llm.tool_calls([{"name": "set_participant_data", "arguments": {"key": key, "value": value}}]).reply("ok")
+        services.turn_process(message_id=services.message_receive(session=session, content=f"my {key}").pk)
+
+    rows = ParticipantData.objects.filter(participant=participant, chatbot=chatbot)
+    assert [row.data for row in rows] == [{"name": "Ada", "city": "Paris"}]

@@ -1,0 +1,69 @@
+"""Database statements per turn, capped so they cannot creep (bench/turns.py measures what they cost).
+
+A turn is three pieces of work: the send (web), the turn itself (worker) and the reply poll (web). Each is counted
+on its own after a first turn has warmed the per-process caches, as in production. Tests run inside a transaction,
+so a write that commits on its own in production shows up here between SAVEPOINT and RELEASE; the caps include
+those. Production adds BEGIN and COMMIT around the turn's one write transaction and nothing else.
+"""
+
+import contextlib
+import re
+
+import pytest
+
+from tenant_apps.chatbots.services import chatbot_update, version_create
+from tenant_apps.conversations import services
+
+PENDING = re.compile(rb'id="pending-(\d+)"')
+
+
+@pytest.fixture
+def public_chat(chatbot, owner, client_for, team):
+    chatbot_update(chatbot=chatbot, actor=owner, is_public=True)
+    version_create(chatbot=chatbot, actor=owner)
+    client = client_for(team)
+    page = client.get(f"/c/{chatbot.public_id}/", follow=True)
+    return client, re.search(rb'hx-post="(/c/[^"]+/s/[^"]+/)send/"', page.content).group(1).decode()
+
+
+@pytest.fixture
+def member_chat(chatbot, owner, client_for, team):
+    client = client_for(team, owner)
+    return client, client.get(f"/chatbots/{chatbot.pk}/chat/")["Location"]
+
+
+def _turn(client, base, text, caps=None, limit=None):
+    """One turn: send, worker, reply. ``caps`` = (send, worker, reply) maxima, checked with ``limit``."""
+
+    def capped(index):
+        return limit(caps[index]) if caps else contextlib.nullcontext()
+
+    with capped(0):
+        sent = client.post(base + "send/", {"message": text})
+    message_id = int(PENDING.search(sent.content).group(1))
+    with capped(1):
+        services.turn_process(message_id=message_id)
+    with capped(2):
+        reply = client.get(f"{base}messages/{message_id}/reply/")
+    assert f"Echo: {text}".encode() in reply.content
+
+
+# send: session lookup + INSERT (+ savepoint pair); worker: claim, load, provider stamp, history, 4 writes
+# (+ savepoint pair); reply: session lookup + reply lookup.
+PUBLIC_CAPS = (4, 10, 2)
+# In the app each request also loads the signed-in user and their membership.
+MEMBER_CAPS = (6, 10, 4)
+
+
+def test_public_link_turn_stays_within_its_query_budget(public_chat, fake_llm, django_assert_max_num_queries):
+    client, base = public_chat
+    _turn(client, base, "warm up")
+
+    _turn(client, base, "second", PUBLIC_CAPS, django_assert_max_num_queries)
+
+
+def test_in_app_turn_stays_within_its_query_budget(member_chat, fake_llm, django_assert_max_num_queries):
+    client, base = member_chat
+    _turn(client, base, "warm up")
+
+    _turn(client, base, "second", MEMBER_CAPS, django_assert_max_num_queries)
