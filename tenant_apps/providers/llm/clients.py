@@ -186,13 +186,24 @@ class OpenAIChatModel(SdkChatModel):
             }
         return kwargs
 
+    def _post(self, body: dict[str, Any], *, stream: bool) -> Any:
+        """``chat.completions.create`` without its request transform: the SDK walks the whole body against its
+        TypedDicts (~1 ms per message of history here), to turn a dict we built as plain JSON into the same JSON.
+        Same endpoint, same client (auth, retries off, timeouts, Azure deployment routing), same response types;
+        tests/tenant_apps/providers/llm/test_clients.py checks that the bytes sent are identical."""
+        from openai import Stream
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        chunk_stream = Stream[ChatCompletionChunk]
+        path = "/chat/completions"
+        return self.client.post(path, body=body, cast_to=ChatCompletion, stream=stream, stream_cls=chunk_stream)
+
     def chat(
         self, *, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), params: ChatParams | None = None
     ) -> ChatResult:
-        kwargs = self.request(messages, tools, params)
-        create = self.client.chat.completions.create
+        body = self.request(messages, tools, params)
         started = time.perf_counter()
-        completion = self._with_retries(lambda: create(**kwargs))
+        completion = self._with_retries(lambda: self._post(body, stream=False))
         latency_ms = (time.perf_counter() - started) * 1000
         if not completion.choices:
             raise LlmError(code="llm.empty_reply", message=f"{self.label} sent an empty reply.")
@@ -231,13 +242,12 @@ class OpenAIChatModel(SdkChatModel):
     def stream(
         self, *, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), params: ChatParams | None = None
     ) -> Iterator[StreamDelta]:
-        kwargs = self.request(messages, tools, params)
-        kwargs["stream"] = True
+        body = self.request(messages, tools, params)
+        body["stream"] = True
         if self.stream_usage:
-            kwargs["stream_options"] = {"include_usage": True}
-        create = self.client.chat.completions.create
+            body["stream_options"] = {"include_usage": True}
         started = time.perf_counter()
-        chunks = self._with_retries(lambda: create(**kwargs))
+        chunks = self._with_retries(lambda: self._post(body, stream=True))
         text_parts: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         usage: Usage | None = None

@@ -144,6 +144,28 @@ def test_openai_json_schema_becomes_response_format(fake_llm):
     assert result.text == '{"n": 3}'
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_requests_are_exactly_what_the_sdk_create_call_sends(fake_llm, stream):
+    """We post the body ourselves to skip the SDK's slow request transform: the server must see the same request."""
+    model = openai_model(fake_llm)
+    params = ChatParams(temperature=0.3, max_tokens=50, json_schema={"type": "object"})
+    if stream:
+        list(model.stream(messages=CHAT, tools=[WEATHER], params=params))
+    else:
+        model.chat(messages=CHAT, tools=[WEATHER], params=params)
+    ours = fake_llm.last_request
+    body = model.request(CHAT, [WEATHER], params)
+    if stream:
+        body.update(stream=True, stream_options={"include_usage": True})
+    response = model.client.chat.completions.create(**body)
+    if stream:
+        list(response)
+    sdk = fake_llm.last_request
+
+    assert (ours.method, ours.path, ours.json) == (sdk.method, sdk.path, sdk.json)
+    assert ours.headers["authorization"] == sdk.headers["authorization"]
+
+
 def test_anthropic_chat_moves_system_prompt_and_returns_usage(fake_llm):
     fake_llm.reply("Sunny.", usage={"input_tokens": 40, "output_tokens": 2, "cached_tokens": 30})
 
