@@ -21,3 +21,4 @@ migrate:
 bench:
 	.venv/bin/python bench/tenancy.py
 	.venv/bin/python bench/llm_overhead.py
+	.venv/bin/python bench/turns.py
