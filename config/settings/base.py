@@ -46,6 +46,7 @@ MIDDLEWARE = [
 from config.settings.components.auth import *  # noqa: E402
 from config.settings.components.cache import *  # noqa: E402
 from config.settings.components.celery import *  # noqa: E402
+from config.settings.components.chat import *  # noqa: E402
 from config.settings.components.database import *  # noqa: E402
 from config.settings.components.drf import *  # noqa: E402
 from config.settings.components.email import *  # noqa: E402

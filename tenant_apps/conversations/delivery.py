@@ -6,8 +6,8 @@ can stop polling at once. Platform channels (Telegram, WhatsApp, ...) register a
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import redis
 from django.conf import settings
 
-from shared_apps.core.redis import get_redis, team_key
+from shared_apps.core.redis import get_redis, key, team_key
 from tenant_apps.conversations.models import ChatMessage, ChatSession
 
 logger = logging.getLogger(__name__)
@@ -45,8 +45,83 @@ def deliver(*, reply: ChatMessage) -> None:
 
 
 # Long polls hold a web thread; at most this many per process wait at once, the rest answer at once and the page
-# asks again a moment later (so a crowd of public-link visitors can never tie up every thread).
-_wait_slots = threading.BoundedSemaphore(getattr(settings, "CHAT_LONG_POLL_SLOTS", 4))
+# asks again a moment later (so a crowd of public-link visitors can never tie up every thread). Keep it below the
+# web server's threads per process.
+_wait_slots = threading.BoundedSemaphore(settings.CHAT_LONG_POLL_SLOTS)
+
+
+class _Listener:
+    """One Redis subscription per process, to every session's channel; a long poll waits on an in-memory event.
+
+    A subscription per poll would cost a new Redis connection (pub/sub connections are dropped when they end) and
+    two round trips per turn. Here a poll registers its channel, looks in the database, and sleeps until the
+    listener thread sees a publish on that channel (or the time is up).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[threading.Event]] = {}
+        self._ready = threading.Event()
+        self._pid = 0
+
+    def register(self, channel: str) -> threading.Event | None:
+        """An event set when ``channel`` gets a publish; None when Redis cannot be listened to right now."""
+        self._ensure_running()
+        if not self._ready.wait(timeout=0.5):
+            return None
+        event = threading.Event()
+        with self._lock:
+            self._waiters.setdefault(channel, set()).add(event)
+        return event
+
+    def unregister(self, channel: str, event: threading.Event) -> None:
+        with self._lock:
+            events = self._waiters.get(channel)
+            if events is not None:
+                events.discard(event)
+                if not events:
+                    del self._waiters[channel]
+
+    def _ensure_running(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()  # a forked child starts its own thread (threads do not survive a fork)
+            self._waiters = {}
+            self._ready.clear()
+        threading.Thread(target=self._run, name="reply-listener", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(key("team", "*", "session", "*"))
+                pubsub.get_message(timeout=1.0)  # the subscribe confirmation: from here on nothing is missed
+                self._ready.set()
+                while True:
+                    message = pubsub.get_message(timeout=5.0)
+                    if message is not None and message["type"] == "pmessage":
+                        self._wake(message["channel"].decode())
+            except redis.RedisError:
+                logger.warning("reply.listener_lost")
+                self._ready.clear()
+                self._wake_all()  # waiting polls fall back to a plain look-up
+                time.sleep(1.0)
+
+    def _wake(self, channel: str) -> None:
+        with self._lock:
+            events = list(self._waiters.get(channel, ()))
+        for event in events:
+            event.set()
+
+    def _wake_all(self) -> None:
+        with self._lock:
+            events = [event for group in self._waiters.values() for event in group]
+        for event in events:
+            event.set()
+
+
+_listener = _Listener()
 
 
 def wait_for_reply(
@@ -54,32 +129,25 @@ def wait_for_reply(
 ) -> tuple[ChatMessage | None, bool]:
     """Block up to ``timeout`` seconds for the reply ``lookup`` finds (long poll), woken by ``deliver``'s publish.
 
-    Returns (reply or None, whether it waited). Subscribes before looking in the database, so a reply committed in
-    between is never missed. Without Redis or a free slot it is a plain lookup.
+    Returns (reply or None, whether it waited). Registers for the session's channel before looking in the
+    database, so a reply committed in between is never missed. Without Redis or a free slot it is a plain lookup.
     """
     if timeout <= 0 or not _wait_slots.acquire(blocking=False):
         return lookup(), False
     try:
-        return _wait(session, timeout, lookup), True
+        channel = session_channel(session.external_id)
+        event = _listener.register(channel)
+        if event is None:
+            return lookup(), False
+        try:
+            reply = lookup()
+            deadline = time.monotonic() + timeout
+            while reply is None and (remaining := deadline - time.monotonic()) > 0:
+                if event.wait(timeout=remaining):
+                    event.clear()
+                    reply = lookup()
+            return reply, True
+        finally:
+            _listener.unregister(channel, event)
     finally:
         _wait_slots.release()
-
-
-def _wait(session: ChatSession, timeout: float, lookup: Callable[[], ChatMessage | None]) -> ChatMessage | None:
-    try:
-        pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(session_channel(session.external_id))
-    except redis.RedisError:
-        return lookup()
-    try:
-        reply = lookup()
-        deadline = time.monotonic() + timeout
-        while reply is None and (remaining := deadline - time.monotonic()) > 0:
-            if pubsub.get_message(timeout=min(remaining, 1.0)) is not None:
-                reply = lookup()
-        return reply or lookup()
-    except redis.RedisError:
-        return lookup()
-    finally:
-        with contextlib.suppress(redis.RedisError):
-            pubsub.close()

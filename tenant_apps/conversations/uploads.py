@@ -45,11 +45,11 @@ ALLOWED_EXTENSIONS = frozenset(
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "CHAT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024))
+    return settings.CHAT_UPLOAD_MAX_BYTES
 
 
 def max_files() -> int:
-    return int(getattr(settings, "CHAT_UPLOAD_MAX_FILES", 5))
+    return settings.CHAT_UPLOAD_MAX_FILES
 
 
 def attachments_store(*, session: ChatSession, uploads: Sequence[UploadedFile]) -> list[dict[str, Any]]:
