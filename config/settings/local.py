@@ -6,6 +6,4 @@ os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
 os.environ.setdefault("SITE_PORT", "8000")
 os.environ.setdefault("DEBUG", "true")
 
-from config.settings.base import *
-
-DEBUG = True
+from config.settings.base import *  # DEBUG comes from the environment (on unless DEBUG=false, as in the benchmarks)
