@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
 
 from tenant_apps.conversations.enums import MessageRole
 from tenant_apps.conversations.models import ChatMessage, ChatSession, HistoryMessage
 from tenant_apps.pipelines.engine.context import HistoryEntry, HistoryKey
 
-_ROLES = (MessageRole.USER, MessageRole.ASSISTANT)
+_ROLES = (str(MessageRole.USER), str(MessageRole.ASSISTANT))
 
 
 class DbHistoryStore:
@@ -38,11 +37,10 @@ class DbHistoryStore:
         return entries + pending
 
     def _load_global(self) -> list[HistoryEntry]:
-        scope = ChatMessage.objects.filter(session_id=self.session.pk, id__lt=self.before_message_id, role__in=_ROLES)
-        return _from_marker(scope)
+        return _read(_GLOBAL_SQL, [self.session.pk, self.before_message_id, *_ROLES] * 2)
 
     def _load_scoped(self, key: HistoryKey) -> list[HistoryEntry]:
-        return _from_marker(HistoryMessage.objects.filter(session_id=self.session.pk, mode=key.mode, name=key.name))
+        return _read(_SCOPED_SQL, [self.session.pk, key.mode, key.name] * 2)
 
     def append(self, key: HistoryKey, entries: Sequence[HistoryEntry]) -> None:
         if key.mode == "global":
@@ -68,8 +66,27 @@ class DbHistoryStore:
                 HistoryMessage.objects.filter(pk=row_id, session_id=self.session.pk).update(summary=summary)
 
 
-def _from_marker(scope: QuerySet[Any]) -> list[HistoryEntry]:
-    """Entries from the newest compression marker on, oldest first: one query."""
-    marker = Subquery(scope.filter(summary__isnull=False).order_by("-id").values("id")[:1])
-    rows = scope.filter(id__gte=Coalesce(marker, 0)).order_by("id").values_list("id", "role", "content", "summary")
+# Entries from the newest compression marker on, oldest first: one fixed statement each (compiling the ORM
+# version on every turn cost more than running it; ADR 0040).
+_MESSAGES = ChatMessage._meta.db_table
+_HISTORY = HistoryMessage._meta.db_table
+_GLOBAL_SQL = f"""
+    SELECT id, role, content, summary FROM {_MESSAGES}
+    WHERE session_id = %s AND id < %s AND role IN (%s, %s) AND id >= COALESCE((
+        SELECT id FROM {_MESSAGES} WHERE session_id = %s AND id < %s AND role IN (%s, %s) AND summary IS NOT NULL
+        ORDER BY id DESC LIMIT 1), 0)
+    ORDER BY id"""  # noqa: S608 (table names from model metadata, values as parameters)
+
+_SCOPED_SQL = f"""
+    SELECT id, role, content, summary FROM {_HISTORY}
+    WHERE session_id = %s AND mode = %s AND name = %s AND id >= COALESCE((
+        SELECT id FROM {_HISTORY} WHERE session_id = %s AND mode = %s AND name = %s AND summary IS NOT NULL
+        ORDER BY id DESC LIMIT 1), 0)
+    ORDER BY id"""  # noqa: S608
+
+
+def _read(sql: str, params: list[Any]) -> list[HistoryEntry]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     return [HistoryEntry(role=role, content=content, id=pk, summary=summary) for pk, role, content, summary in rows]

@@ -90,8 +90,8 @@ def _member_base(session: ChatSession) -> str:
     return f"/chat/{session.external_id}/"
 
 
-def _public_base(session: ChatSession) -> str:
-    return f"/c/{session.chatbot.public_id}/s/{session.external_id}/"
+def _public_base(public_id: uuid.UUID, session: ChatSession) -> str:
+    return f"/c/{public_id}/s/{session.external_id}/"
 
 
 def _chat_context(session: ChatSession, *, debug: bool, chat_base: str) -> dict[str, Any]:
@@ -165,13 +165,15 @@ def _reply(request: HttpRequest, session: ChatSession, message_id: int, *, debug
     def lookup() -> ChatMessage | None:
         return selectors.reply_for(session=session, message_id=message_id)
 
+    message: ChatMessage | None = None
     reply, waited = lookup(), False  # usually there already, and then this is the request's only other query
     if reply is None:
         message = _or_404(selectors.message_get, session=session, message_id=message_id)
         reply, waited = delivery.wait_for_reply(session=session, lookup=lookup, timeout=wait)
     if reply is not None:
-        message = reply.reply_to
         session.status = reply.session_status  # type: ignore[attr-defined]  # the turn may have ended it
+        if debug:  # only the trace panel needs the message itself, with its trace; the page already shows it
+            message = reply.reply_to = selectors.message_with_trace(session=session, message_id=message_id)
     return render(
         request,
         "conversations/partials/_reply.html",
@@ -266,16 +268,15 @@ def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
             chatbot=chatbot, version=chatbot.published_version, participant=participant, platform=Platform.PUBLIC_LINK
         )
         return redirect("conversations:public_chat", public_id=public_id)
-    return render(
-        request, "conversations/public_chat.html", _chat_context(session, debug=False, chat_base=_public_base(session))
-    )
+    context = _chat_context(session, debug=False, chat_base=_public_base(public_id, session))
+    return render(request, "conversations/public_chat.html", context)
 
 
 @open_access
 @require_POST
 def public_send_view(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID) -> HttpResponse:
     session = _public_session(request, public_id, session_id)
-    return _send(request, session, debug=False, chat_base=_public_base(session))
+    return _send(request, session, debug=False, chat_base=_public_base(public_id, session))
 
 
 @open_access
@@ -283,7 +284,7 @@ def public_reply_view(
     request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID, message_id: int
 ) -> HttpResponse:
     session = _public_session(request, public_id, session_id)
-    return _reply(request, session, message_id, debug=False, chat_base=_public_base(session))
+    return _reply(request, session, message_id, debug=False, chat_base=_public_base(public_id, session))
 
 
 @open_access

@@ -51,8 +51,8 @@ def _turn(client, base, text, caps=None, limit=None):
 # send: session lookup + INSERT (+ savepoint pair); worker: claim, load, provider stamp, history, 4 writes
 # (+ savepoint pair); reply: session lookup + reply lookup.
 PUBLIC_CAPS = (4, 10, 2)
-# In the app each request also loads the signed-in user and their membership.
-MEMBER_CAPS = (6, 10, 4)
+# In the app each request also loads the signed-in user and their membership, and the reply its trace (debug panel).
+MEMBER_CAPS = (6, 10, 5)
 
 
 def test_public_link_turn_stays_within_its_query_budget(public_chat, fake_llm, django_assert_max_num_queries):
