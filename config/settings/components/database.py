@@ -11,3 +11,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
 # Without it a connection the server dropped fails one request, which Django then closes and replaces. ADR 0040.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", False)
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_chatstudio")}
+# Server-side parameter binding lets psycopg prepare a statement the second time a connection runs it: PostgreSQL
+# then skips parsing and planning. A prepared plan is re-planned if search_path changes, so it is safe across team
+# schemas (tests/tenants/test_prepared_statements.py). ADR 0040.
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=env_bool("DB_SERVER_SIDE_BINDING", True),
+    prepare_threshold=env_int("DB_PREPARE_THRESHOLD", 2),
+)
