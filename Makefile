@@ -21,4 +21,5 @@ migrate:
 bench:
 	.venv/bin/python bench/tenancy.py
 	.venv/bin/python bench/llm_overhead.py
+	.venv/bin/python bench/pipeline_engine.py
 	.venv/bin/python bench/turns.py
