@@ -1,6 +1,8 @@
 # ------------------------------------------------------------------------------
 # Database: PostgreSQL through django-tenants' backend; persistent connections in web and worker.
 # ------------------------------------------------------------------------------
+from typing import Any, cast
+
 from config.env import database_from_url, env_bool, env_int, env_str
 
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatstudio")
@@ -14,7 +16,8 @@ DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_chat
 # Server-side parameter binding lets psycopg prepare a statement the second time a connection runs it: PostgreSQL
 # then skips parsing and planning. A prepared plan is re-planned if search_path changes, so it is safe across team
 # schemas (tests/tenants/test_prepared_statements.py). ADR 0040.
-DATABASES["default"].setdefault("OPTIONS", {}).update(
-    server_side_binding=env_bool("DB_SERVER_SIDE_BINDING", True),
-    prepare_threshold=env_int("DB_PREPARE_THRESHOLD", 2),
-)
+DATABASES["default"]["OPTIONS"] = {
+    **cast(dict[str, Any], DATABASES["default"].get("OPTIONS") or {}),
+    "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
+    "prepare_threshold": env_int("DB_PREPARE_THRESHOLD", 2),
+}
