@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from shared_apps.core.exceptions import NotFoundError
+from shared_apps.core.prepared import PreparedQuery
 from tenant_apps.chatbots.models import Chatbot
 from tenant_apps.conversations.enums import Platform, SessionStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, Participant, Tag, Trace
@@ -79,10 +81,20 @@ def session_list(*, filters: SessionFilters) -> QuerySet[ChatSession]:
     return qs.order_by("-created_at", "-id")
 
 
+_SESSION = PreparedQuery(
+    lambda external_id: ChatSession.objects.select_related("chatbot", "version", "participant").filter(
+        external_id=external_id
+    )[:1],
+    external_id=uuid.UUID(int=0xC0FFEE),
+)
+
+
 def session_get(*, external_id: Any) -> ChatSession:
-    session = (
-        ChatSession.objects.select_related("chatbot", "version", "participant").filter(external_id=external_id).first()
-    )
+    """A session with its chatbot, version and participant (every in-app chat request starts here)."""
+    try:
+        session = _SESSION.first(external_id=uuid.UUID(str(external_id)))
+    except ValueError:
+        session = None
     if session is None:
         raise NotFoundError(code="session.not_found", message="No such session.")
     return session

@@ -20,10 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError, RetryableProviderError
+from shared_apps.core.prepared import PreparedQuery
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
 from tenant_apps.conversations import delivery, pricing
@@ -245,19 +246,9 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
     if not claimed:
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
 
-    # The message, its session, participant, chatbot, pipeline and the participant's data row: one query.
-    data = ParticipantData.objects.filter(
-        participant_id=OuterRef("session__participant_id"), chatbot_id=OuterRef("session__chatbot_id")
-    )
-    message = (
-        ChatMessage.objects.select_related(
-            "session__participant", "session__chatbot__pipeline", "session__version__pipeline"
-        )
-        .annotate(
-            participant_data_id=Subquery(data.values("id")[:1]), participant_data=Subquery(data.values("data")[:1])
-        )
-        .get(pk=message_id)
-    )
+    message = _TURN_MESSAGE.first(message_id=message_id)
+    if message is None:
+        raise ChatMessage.DoesNotExist(message_id)
     session = message.session
     config = bot_config(chatbot=session.chatbot, version=session.version)
     data_id: int | None = message.participant_data_id  # type: ignore[attr-defined]
@@ -293,6 +284,25 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
     transaction.on_commit(lambda: delivery.deliver(reply=reply))  # runs now: we are outside a transaction
     return reply
+
+
+def _turn_message_query(message_id: int) -> QuerySet[ChatMessage]:
+    data = ParticipantData.objects.filter(
+        participant_id=OuterRef("session__participant_id"), chatbot_id=OuterRef("session__chatbot_id")
+    )
+    return (
+        ChatMessage.objects.select_related(
+            "session__participant", "session__chatbot__pipeline", "session__version__pipeline"
+        )
+        .annotate(
+            participant_data_id=Subquery(data.values("id")[:1]), participant_data=Subquery(data.values("data")[:1])
+        )
+        .filter(pk=message_id)[:1]
+    )
+
+
+# The message, its session, participant, chatbot, pipeline and the participant's data row: one query, compiled once.
+_TURN_MESSAGE = PreparedQuery(_turn_message_query, message_id=-8_675_309)
 
 
 def _worth_retrying(result: RunResult) -> bool:
