@@ -25,9 +25,11 @@ def test_builds_related_objects_and_annotations_like_the_orm(team):
     participant = Participant.objects.create(platform="web", identifier="ada@example.com", name="Ada")
     session = ChatSession.objects.create(chatbot=chatbot, participant=participant, platform="web")
     query = PreparedQuery(
-        lambda pk: ChatSession.objects.select_related("participant", "chatbot__pipeline", "version")
-        .annotate(who=F("participant__name"))
-        .filter(pk=pk)[:1],
+        lambda pk: (
+            ChatSession.objects.select_related("participant", "chatbot__pipeline", "version")
+            .annotate(who=F("participant__name"))
+            .filter(pk=pk)[:1]
+        ),
         pk=-1,
     )
 
