@@ -25,6 +25,7 @@ from django.views.decorators.debug import sensitive_variables
 from shared_apps.catalog.enums import LlmApi
 from shared_apps.catalog.selectors import ModelTraits, model_traits, provider_type_get
 from shared_apps.core.http import validate_public_url
+from shared_apps.core.prepared import PreparedQuery
 from tenant_apps.providers.exceptions import ProviderNotFoundError
 from tenant_apps.providers.llm.clients import AnthropicChatModel, OpenAIChatModel
 from tenant_apps.providers.llm.loop import run_tool_loop
@@ -124,16 +125,22 @@ def build_client(provider: LlmProvider, *, timeout: float | None = None) -> Clie
     )
 
 
+# Run on every model call: compiled once per process (ADR 0040).
+_STAMP = PreparedQuery(
+    lambda provider_id: LlmProvider.objects.filter(pk=provider_id).only("id", "updated_at")[:1], provider_id=-4_040
+)
+
+
 def chat_model_for(*, provider_id: int, model: str, max_retries: int | None = None) -> ChatModel:
     """The model ``model`` at the active team's provider ``provider_id``. One query when the client is cached.
 
     Raises ``ProviderNotFoundError`` when the provider does not exist in this team; calls on the returned model
     raise ``llm.errors.LlmError`` subclasses.
     """
-    stamp = LlmProvider.objects.filter(pk=provider_id).values_list("updated_at", flat=True).first()
-    if stamp is None:
+    row = _STAMP.first(provider_id=provider_id)
+    if row is None:
         raise ProviderNotFoundError(code="provider.not_found", message="This LLM provider no longer exists.")
-    key = (connection.schema_name, provider_id, stamp)
+    key = (connection.schema_name, provider_id, row.updated_at)
     with _lock:
         entry = _cache.get(key)
         if entry is not None:
