@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from shared_apps.core.exceptions import NotFoundError
 from shared_apps.core.prepared import PreparedQuery
 from tenant_apps.chatbots.models import Chatbot
 from tenant_apps.conversations.enums import Platform, SessionStatus
-from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, Participant, Tag, Trace
+from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, Tag, Trace
 
 
 @dataclass(frozen=True)
@@ -114,29 +114,35 @@ def message_get(*, session: ChatSession, message_id: int) -> ChatMessage:
     return message
 
 
-# The chat's hot reads (every send and every reply poll) as fixed SQL: building and compiling the same ORM query
-# on every request cost more CPU than the rest of the request (ADR 0040). Unqualified table names resolve in the
-# team's schema through search_path, like the ORM's.
-_REPLY_SQL = f"""
-    SELECT m.*, s.status AS session_status
-    FROM {ChatMessage._meta.db_table} m JOIN {ChatSession._meta.db_table} s ON s.id = m.session_id
-    WHERE m.reply_to_id = %s AND m.session_id = %s
-    LIMIT 1"""  # noqa: S608 (table names from model metadata, values as parameters)
-
-_PUBLIC_SESSION_SQL = f"""
-    SELECT s.*
-    FROM {ChatSession._meta.db_table} s
-    JOIN {Participant._meta.db_table} p ON p.id = s.participant_id
-    JOIN {Chatbot._meta.db_table} c ON c.id = s.chatbot_id
-    WHERE s.external_id = %s AND s.platform = %s AND p.platform = %s AND p.identifier = %s
-      AND c.public_id = %s AND c.is_public AND c.archived_at IS NULL AND c.published_version_id IS NOT NULL
-    LIMIT 1"""  # noqa: S608
+# The chat's hot reads (every send and every reply poll), compiled once per process (ADR 0040).
+_REPLY = PreparedQuery(
+    lambda message_id, session_id: ChatMessage.objects.annotate(session_status=F("session__status")).filter(
+        reply_to_id=message_id, session_id=session_id
+    )[:1],
+    message_id=-7_001,
+    session_id=-7_002,
+)
+_PUBLIC_SESSION = PreparedQuery(
+    lambda session_id, identifier, public_id: ChatSession.objects.filter(
+        external_id=session_id,
+        platform=Platform.PUBLIC_LINK,
+        participant__platform=Platform.PUBLIC_LINK,
+        participant__identifier=identifier,
+        chatbot__public_id=public_id,
+        chatbot__is_public=True,
+        chatbot__archived_at__isnull=True,
+        chatbot__published_version__isnull=False,
+    )[:1],
+    session_id=uuid.UUID(int=0xA1),
+    identifier="\x00visitor",
+    public_id=uuid.UUID(int=0xA2),
+)
 
 
 def reply_for(*, session: ChatSession, message_id: int) -> ChatMessage | None:
     """The reply to a message of ``session``, with the session's current status as ``session_status`` (the turn
     may have ended the session): one query, the long poll's hot path."""
-    return next(iter(ChatMessage.objects.raw(_REPLY_SQL, [message_id, session.pk])), None)
+    return _REPLY.first(message_id=message_id, session_id=session.pk)
 
 
 def message_with_trace(*, session: ChatSession, message_id: int) -> ChatMessage:
@@ -149,8 +155,12 @@ def message_with_trace(*, session: ChatSession, message_id: int) -> ChatMessage:
 def public_session_get(*, public_id: Any, session_id: Any, identifier: str) -> ChatSession:
     """A public-link session of the visitor ``identifier`` on a public, published chatbot: one query. Its chatbot,
     version and participant load on first use (the send and reply paths rarely need them)."""
-    params = [session_id, Platform.PUBLIC_LINK, Platform.PUBLIC_LINK, identifier, public_id]
-    session = next(iter(ChatSession.objects.raw(_PUBLIC_SESSION_SQL, params)), None)
+    try:
+        session = _PUBLIC_SESSION.first(
+            session_id=uuid.UUID(str(session_id)), identifier=identifier, public_id=uuid.UUID(str(public_id))
+        )
+    except ValueError:
+        session = None
     if session is None:
         raise NotFoundError(code="session.not_found", message="No such session.")
     return session
@@ -189,7 +199,6 @@ class TeamOverview:
 
 def team_overview() -> TeamOverview:
     """The team's home page numbers (last 7 days) in a handful of indexed counts."""
-    from tenant_apps.chatbots.models import Chatbot
     from tenant_apps.providers.selectors import llm_provider_list
 
     since = timezone.now() - timedelta(days=7)

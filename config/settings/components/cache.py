@@ -7,7 +7,7 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shared_apps.core.cache.RedisCache",  # one Redis client per pool, not per call
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cs"),
         # Anything cached while a team is active carries that team's schema name.
@@ -16,7 +16,7 @@ CACHES = {
     },
     # Not schema-prefixed: session keys are global random strings and logout must reach every host.
     "sessions": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shared_apps.core.cache.RedisCache",  # one Redis client per pool, not per call
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cs") + ":sess",
     },
