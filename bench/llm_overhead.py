@@ -71,12 +71,16 @@ def alternate(a, b, calls: int, block: int = 25) -> tuple[list[float], list[floa
 
 
 class Canned:
-    """Stands in for ``client.chat.completions`` / ``client.messages``: returns one pre-parsed reply."""
+    """Stands in for ``client.messages`` (``create``) and an OpenAI client (``post``, which our layer calls):
+    returns one pre-parsed reply."""
 
     def __init__(self, reply):
         self.reply = reply
 
     def create(self, **kwargs):
+        return self.reply
+
+    def post(self, path, **kwargs):
         return self.reply
 
 
@@ -163,7 +167,7 @@ def run(port: int, calls: int) -> list[str]:
 
     # In process: our work alone, on a reply the SDK has already parsed.
     completion = oa.chat.completions.create(model="fake-model", messages=RAW_MESSAGES)
-    stub_oa = type("C", (), {"chat": type("Ch", (), {"completions": Canned(completion)})()})()
+    stub_oa = Canned(completion)
     message = an.messages.create(model="claude-fake", max_tokens=256, messages=RAW_MESSAGES[1:])
     stub_an = type("A", (), {"messages": Canned(message)})()
     layer_us = per_call_us(OpenAIChatModel(client=stub_oa, model="fake-model", provider_type="openai"), calls * 10)
