@@ -116,7 +116,15 @@ class ChatMessage(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["session", "created_at"], name="message_session_created")]
+        indexes = [
+            models.Index(fields=["session", "created_at"], name="message_session_created"),
+            # Small: only turns still waiting or running (the sweep that re-enqueues stuck turns reads it).
+            models.Index(
+                fields=["turn_status", "created_at"],
+                condition=models.Q(turn_status__in=["pending", "processing"]),
+                name="message_open_turns",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "external_id"],

@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on our side and I can't answer right now. Please try again in a moment."
 STALE_CLAIM = timedelta(minutes=5)  # a turn claimed longer ago than this was lost with its worker: run it again
+REQUEUE_PENDING_AFTER = timedelta(minutes=1)  # a turn still pending this long after arriving lost its enqueue
 # A turn that failed on one of these (after the LLM layer's own retries) is run again later by the task, unless a
 # node with an outside effect already ran (running it again would repeat the email or the HTTP call).
 RETRYABLE_CODES = frozenset({"llm.rate_limited", "llm.timeout", "llm.unavailable"})
@@ -218,10 +219,8 @@ def _consent_reply(*, session: ChatSession, content: str, external_id: str | Non
 
 
 def _enqueue_turn(message: ChatMessage) -> None:
-    from tenant_apps.conversations import tasks
-
     message_id = message.pk
-    transaction.on_commit(lambda: tasks.turn_process_task.delay(message_id=message_id))
+    transaction.on_commit(lambda: _tasks().turn_process_task.delay(message_id=message_id))
 
 
 # ------------------------------------------------------------------------------------------------------------ turns
@@ -303,6 +302,35 @@ def _turn_message_query(message_id: int) -> QuerySet[ChatMessage]:
 
 # The message, its session, participant, chatbot, pipeline and the participant's data row: one query, compiled once.
 _TURN_MESSAGE = PreparedQuery(_turn_message_query, message_id=-8_675_309)
+
+
+def turns_requeue_stuck(*, limit: int = 500) -> int:
+    """Enqueue again the active team's turns that nobody is working on: still pending a minute after they
+    arrived (the enqueue was lost, e.g. the broker was down) or claimed longer ago than ``STALE_CLAIM`` (the
+    worker died and the message was not redelivered). A turn that is in fact queued just runs once: the claim
+    in ``turn_process`` lets one delivery through. Returns how many were enqueued."""
+    now = timezone.now()
+    stuck = (
+        ChatMessage.objects.filter(role=MessageRole.USER, reply__isnull=True)
+        .filter(
+            Q(turn_status=TurnStatus.PENDING, created_at__lt=now - REQUEUE_PENDING_AFTER)
+            | Q(turn_status=TurnStatus.PROCESSING, turn_started_at__lt=now - STALE_CLAIM)
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(stuck)
+    for message_id in ids:
+        _tasks().turn_process_task.delay(message_id=message_id)
+    if ids:
+        logger.warning("turns.requeued", extra={"count": len(ids)})
+    return len(ids)
+
+
+def _tasks() -> Any:
+    from tenant_apps.conversations import tasks
+
+    return tasks
 
 
 def _worth_retrying(result: RunResult) -> bool:

@@ -25,6 +25,26 @@ def turn_process_task(self: Any, *, message_id: int) -> None:
     services.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
 
 
+@app.task(queue=Queue.MAINTENANCE)
+def turns_requeue_dispatch_task() -> int:
+    """Beat entry point (public): one sweep for stuck turns per active team, each in its own schema."""
+    from tenants.context import tenant_context
+    from tenants.models import Team
+
+    count = 0
+    for team in Team.objects.active().only("pk", "schema_name", "slug", "name", "status"):
+        with tenant_context(team):
+            turns_requeue_task.delay()
+        count += 1
+    return count
+
+
+@app.task(queue=Queue.MAINTENANCE)
+def turns_requeue_task() -> int:
+    """Re-enqueue the current team's turns whose enqueue or worker was lost (see services.turns_requeue_stuck)."""
+    return services.turns_requeue_stuck()
+
+
 @app.task(queue=Queue.MAINTENANCE, acks_late=True)
 def session_export_task(*, export_id: int) -> None:
     """Write the CSV of an export's filtered sessions, updating its progress as it goes."""

@@ -19,3 +19,11 @@ def test_every_task_runs_on_the_team_aware_base():
     for name, task in app.tasks.items():
         if not name.startswith("celery."):
             assert isinstance(task, TeamTask), f"{name} is not a TeamTask (it would lose the team schema)"
+
+
+def test_every_beat_entry_names_a_registered_task():
+    from django.conf import settings
+
+    app.loader.import_default_modules()
+    unknown = sorted(e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] not in app.tasks)
+    assert unknown == [], f"beat schedules tasks that do not exist: {unknown}"

@@ -24,6 +24,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 
 CELERY_BEAT_SCHEDULE = {
+    # No turn is dropped silently: turns whose enqueue or worker was lost are enqueued again.
+    "turns-requeue-stuck": {
+        "task": "tenant_apps.conversations.tasks.turns_requeue_dispatch_task",
+        "schedule": crontab(minute="*/2"),
+    },
     "teams-storage-refresh": {
         "task": "tenants.tasks.team_storage_refresh_dispatch_task",
         "schedule": crontab(minute="*/15"),

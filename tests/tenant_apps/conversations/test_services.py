@@ -385,3 +385,43 @@ def test_participant_data_carries_over_to_the_next_session_and_is_updated_in_pla
 
     rows = ParticipantData.objects.filter(participant=participant, chatbot=chatbot)
     assert [row.data for row in rows] == [{"name": "Ada", "city": "Paris"}]
+
+
+def test_stuck_turns_are_enqueued_again_and_then_answered_once(member_session, fake_llm, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.conversations import tasks
+
+    enqueued = []
+    monkeypatch.setattr(tasks.turn_process_task, "delay", lambda **kw: enqueued.append(kw["message_id"]))
+    lost_enqueue = services.message_receive(session=member_session, content="lost")
+    lost_worker = services.message_receive(session=member_session, content="claimed, then the worker died")
+    just_sent = services.message_receive(session=member_session, content="just now")
+    answered = services.message_receive(session=member_session, content="answered")
+    services.turn_process(message_id=answered.pk)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    ChatMessage.objects.filter(pk__in=[lost_enqueue.pk, lost_worker.pk, answered.pk]).update(created_at=long_ago)
+    ChatMessage.objects.filter(pk=lost_worker.pk).update(turn_status=TurnStatus.PROCESSING, turn_started_at=long_ago)
+    enqueued.clear()
+
+    assert services.turns_requeue_stuck() == 2
+    assert sorted(enqueued) == sorted([lost_enqueue.pk, lost_worker.pk])  # not the recent or the answered one
+
+    for message_id in enqueued + enqueued:  # the original delivery may still arrive: still one reply each
+        services.turn_process(message_id=message_id)
+    assert ChatMessage.objects.filter(reply_to_id__in=enqueued).count() == 2
+    assert just_sent.pk not in enqueued
+
+
+def test_stuck_turn_sweep_fans_out_one_task_per_active_team(team_a, team_b, monkeypatch):
+    from tenant_apps.conversations import tasks
+    from tenants.db import connection
+
+    schemas = []
+    monkeypatch.setattr(tasks.turns_requeue_task, "delay", lambda: schemas.append(connection.schema_name))
+
+    tasks.turns_requeue_dispatch_task()
+
+    assert {"t_alpha", "t_bravo"} <= set(schemas)
