@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from config.celery import Queue, app
 from tenants import services
 from tenants.context import tenant_context
@@ -29,15 +31,20 @@ def team_export_task(*, export_id: int) -> str:
     return services.team_export_run(export_id=export_id).status
 
 
-@app.task(queue=Queue.MAINTENANCE)
-def team_storage_refresh_dispatch_task() -> int:
-    """Beat entry point (public): one storage refresh per active team, each in its own schema."""
+def enqueue_for_each_active_team(task: Any) -> int:
+    """Beat fan-out: enqueue ``task`` (no arguments) once per active team, each stamped with its team's schema."""
     count = 0
     for team in Team.objects.active().only("pk", "schema_name", "slug", "name", "status"):
         with tenant_context(team):
-            team_storage_refresh_task.delay()
+            task.delay()
         count += 1
     return count
+
+
+@app.task(queue=Queue.MAINTENANCE)
+def team_storage_refresh_dispatch_task() -> int:
+    """Beat entry point (public): one storage refresh per active team, each in its own schema."""
+    return enqueue_for_each_active_team(team_storage_refresh_task)
 
 
 @app.task(queue=Queue.MAINTENANCE)

@@ -121,7 +121,7 @@ class ChatMessage(models.Model):
             # Small: only turns still waiting or running (the sweep that re-enqueues stuck turns reads it).
             models.Index(
                 fields=["turn_status", "created_at"],
-                condition=models.Q(turn_status__in=["pending", "processing"]),
+                condition=models.Q(turn_status__in=[TurnStatus.PENDING, TurnStatus.PROCESSING]),
                 name="message_open_turns",
             ),
         ]

@@ -81,6 +81,14 @@ def session_list(*, filters: SessionFilters) -> QuerySet[ChatSession]:
     return qs.order_by("-created_at", "-id")
 
 
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    """``value`` as a UUID, or None when it is not one (such an id matches nothing)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 _SESSION = PreparedQuery(
     lambda external_id: ChatSession.objects.select_related("chatbot", "version", "participant").filter(
         external_id=external_id
@@ -91,10 +99,8 @@ _SESSION = PreparedQuery(
 
 def session_get(*, external_id: Any) -> ChatSession:
     """A session with its chatbot, version and participant (every in-app chat request starts here)."""
-    try:
-        session = _SESSION.first(external_id=uuid.UUID(str(external_id)))
-    except ValueError:
-        session = None
+    session_uuid = _as_uuid(external_id)
+    session = _SESSION.first(external_id=session_uuid) if session_uuid else None
     if session is None:
         raise NotFoundError(code="session.not_found", message="No such session.")
     return session
@@ -155,12 +161,10 @@ def message_with_trace(*, session: ChatSession, message_id: int) -> ChatMessage:
 def public_session_get(*, public_id: Any, session_id: Any, identifier: str) -> ChatSession:
     """A public-link session of the visitor ``identifier`` on a public, published chatbot: one query. Its chatbot,
     version and participant load on first use (the send and reply paths rarely need them)."""
-    try:
-        session = _PUBLIC_SESSION.first(
-            session_id=uuid.UUID(str(session_id)), identifier=identifier, public_id=uuid.UUID(str(public_id))
-        )
-    except ValueError:
-        session = None
+    session_uuid, public_uuid = _as_uuid(session_id), _as_uuid(public_id)
+    session = None
+    if session_uuid and public_uuid:
+        session = _PUBLIC_SESSION.first(session_id=session_uuid, identifier=identifier, public_id=public_uuid)
     if session is None:
         raise NotFoundError(code="session.not_found", message="No such session.")
     return session

@@ -7,6 +7,7 @@ from typing import Any
 from config.celery import Queue, app
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.conversations import exports, services
+from tenants.tasks import enqueue_for_each_active_team
 
 
 @app.task(
@@ -28,15 +29,7 @@ def turn_process_task(self: Any, *, message_id: int) -> None:
 @app.task(queue=Queue.MAINTENANCE)
 def turns_requeue_dispatch_task() -> int:
     """Beat entry point (public): one sweep for stuck turns per active team, each in its own schema."""
-    from tenants.context import tenant_context
-    from tenants.models import Team
-
-    count = 0
-    for team in Team.objects.active().only("pk", "schema_name", "slug", "name", "status"):
-        with tenant_context(team):
-            turns_requeue_task.delay()
-        count += 1
-    return count
+    return enqueue_for_each_active_team(turns_requeue_task)
 
 
 @app.task(queue=Queue.MAINTENANCE)

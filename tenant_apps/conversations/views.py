@@ -226,14 +226,17 @@ def trace_view(request: HttpRequest, trace_id: int) -> HttpResponse:
 _PUBLIC_KEY = "public_participants"
 
 
+def _visitor_identifier(request: HttpRequest, public_id: uuid.UUID) -> str | None:
+    """Which anonymous participant this browser is on the chatbot ``public_id`` (kept in its session)."""
+    return request.session.get(_PUBLIC_KEY, {}).get(str(public_id))
+
+
 def _public_participant(request: HttpRequest, chatbot: Chatbot) -> Any:
     """The anonymous participant this browser is for ``chatbot``, made on the first visit."""
-    known: dict[str, str] = request.session.get(_PUBLIC_KEY, {})
-    identifier = known.get(str(chatbot.public_id))
+    identifier = _visitor_identifier(request, chatbot.public_id)
     if identifier is None:
         identifier = f"anon:{uuid.uuid4()}"
-        known[str(chatbot.public_id)] = identifier
-        request.session[_PUBLIC_KEY] = known
+        request.session[_PUBLIC_KEY] = {**request.session.get(_PUBLIC_KEY, {}), str(chatbot.public_id): identifier}
     return services.participant_get_or_create(platform=Platform.PUBLIC_LINK, identifier=identifier)
 
 
@@ -246,7 +249,7 @@ def _public_chatbot(public_id: uuid.UUID) -> Chatbot:
 
 def _public_session(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID) -> ChatSession:
     """The visitor's own session on a public, published chatbot (404 otherwise): one query."""
-    identifier = request.session.get(_PUBLIC_KEY, {}).get(str(public_id))
+    identifier = _visitor_identifier(request, public_id)
     if identifier is None:
         raise Http404
     return _or_404(selectors.public_session_get, public_id=public_id, session_id=session_id, identifier=identifier)
