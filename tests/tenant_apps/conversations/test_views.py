@@ -1,11 +1,12 @@
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 
 from tenant_apps.chatbots.services import chatbot_update, version_create
 from tenant_apps.conversations import exports, services
 from tenant_apps.conversations.enums import Platform
-from tenant_apps.conversations.models import ChatSession, SessionExport
+from tenant_apps.conversations.models import ChatFile, ChatSession, SessionExport
 from tenants.context import tenant_context
 from tenants.enums import Role
 
@@ -263,6 +264,8 @@ def test_other_teams_session_trace_and_export_answer_404(team_b, make_member, cl
     session = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
     reply = services.turn_process(message_id=services.message_receive(session=session, content="secret").pk)
     export = SessionExport.objects.create(status="done", file_name="x.csv")
+    chat_file = ChatFile(session=session, name="a.txt", content_type="text/plain", size=6)
+    chat_file.file.save("a.txt", ContentFile(b"secret"))
     ids = {"session": session.external_id, "message": reply.pk, "trace": reply.reply_to.trace.pk, "export": export.pk}
     with tenant_context(team_b):
         outsider_team_member = make_member(team_b, Role.OWNER)
@@ -270,6 +273,8 @@ def test_other_teams_session_trace_and_export_answer_404(team_b, make_member, cl
         paths = [
             f"/sessions/{ids['session']}/",
             f"/chat/{ids['session']}/",
+            f"/chat/{ids['session']}/messages/{reply.reply_to_id}/reply/",
+            f"/sessions/{ids['session']}/files/{chat_file.pk}/",
             f"/traces/{ids['trace']}/",
             f"/sessions/exports/{ids['export']}/",
             f"/sessions/exports/{ids['export']}/download/",
