@@ -10,6 +10,9 @@ is replaced by that argument on each run, every other parameter is a constant of
 instances exactly as ``QuerySet.__iter__`` makes them (related objects from ``select_related``, annotations as
 attributes). Table names are unqualified, so the statement reads the active team's schema like any ORM query.
 Only plain lookups belong here: no prefetches, no ``known related objects``, no per-call expressions.
+
+The turn's writes go the same way: ``write_together(insert(reply), insert(trace), update(...))`` runs them as
+one statement, so the end of a turn is one round trip with no ORM compilation and no BEGIN/COMMIT.
 """
 
 from __future__ import annotations
@@ -103,3 +106,77 @@ class PreparedQuery(Generic[M]):
 
 def _same(placeholder: Any, value: Any) -> bool:
     return type(placeholder) is type(value) and placeholder == value
+
+
+# --------------------------------------------------------------------------------------------- writes in one go
+
+
+@dataclass(frozen=True)
+class Write:
+    """One data-modifying statement for ``write_together``; ``created`` is the instance an INSERT makes."""
+
+    sql: str
+    params: list[Any]
+    created: Model | None = None
+
+
+def insert(obj: Model) -> Write:
+    """INSERT ``obj`` (a new instance, no primary key yet) as ``save()`` would: field defaults, ``auto_now_add``,
+    the same database values. ``write_together`` gives it its primary key."""
+    if obj.pk is not None:
+        raise ValueError("insert() is for new instances without a primary key")
+    sql, fields = _insert_sql(type(obj))
+    connection = connections["default"]
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields]
+    return Write(sql=sql, params=params, created=obj)
+
+
+def update(model: type[Model], pk: Any, **values: Any) -> Write:
+    """UPDATE one row by primary key, setting ``values`` (field names; the database values ``update()`` uses)."""
+    meta, connection = model._meta, connections["default"]
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)  # type: ignore[union-attr,arg-type]
+    assert meta.pk is not None
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    params = [field.get_db_prep_save(values[field.name], connection=connection) for field in fields]  # type: ignore[union-attr]
+    return Write(sql=sql, params=[*params, meta.pk.get_db_prep_save(pk, connection=connection)])
+
+
+def write_together(*writes: Write) -> None:
+    """Run ``writes`` as one statement (a ``WITH`` of data-modifying statements): all or nothing without a
+    BEGIN/COMMIT, one round trip instead of one per write plus two. A constraint violation in any of them raises
+    ``IntegrityError`` and writes nothing. The statements see the database as it was before the statement, so no
+    write may depend on another's result."""
+    parts, params, returned = [], [], []
+    for index, write in enumerate(writes):
+        parts.append(f"w{index} AS ({write.sql})")
+        params.extend(write.params)
+        if write.created is not None:
+            returned.append((index, write.created))
+    selected = ", ".join(f"(SELECT pk FROM w{index})" for index, _ in returned) or "1"  # noqa: S608
+    sql = f"WITH {', '.join(parts)} SELECT {selected}"
+    with connections["default"].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    for (_, obj), pk in zip(returned, row or (), strict=False):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, "default"
+
+
+_insert_cache: dict[type[Model], tuple[str, list[Any]]] = {}
+
+
+def _insert_sql(model: type[Model]) -> tuple[str, list[Any]]:
+    cached = _insert_cache.get(model)
+    if cached is None:
+        meta, quote = model._meta, connections["default"].ops.quote_name
+        fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+        if any(field.has_db_default() for field in fields) or meta.pk is None:  # type: ignore[attr-defined]
+            raise ValueError(f"insert() does not support {model.__name__}")
+        columns = ", ".join(quote(field.column) for field in fields)
+        values = ", ".join(["%s"] * len(fields))
+        table, pk = quote(meta.db_table), quote(meta.pk.column)
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk} AS pk"  # noqa: S608
+        cached = _insert_cache[model] = (sql, fields)
+    return cached

@@ -55,6 +55,11 @@ class DbHistoryStore:
         target = self._global_summaries if key.mode == "global" else self._scoped_summaries
         target[upto.id] = summary
 
+    @property
+    def has_writes(self) -> bool:
+        """Whether ``flush()`` has anything to write."""
+        return bool(self._appends or self._global_summaries or self._scoped_summaries)
+
     def flush(self) -> None:
         """Write buffered appends and markers (call inside the end-of-turn transaction)."""
         if self._appends:

@@ -24,7 +24,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError, RetryableProviderError
-from shared_apps.core.prepared import PreparedQuery
+from shared_apps.core.prepared import PreparedQuery, insert, update, write_together
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
 from tenant_apps.conversations import delivery, pricing
@@ -347,7 +347,6 @@ def _run_pipeline(*, config: BotConfig, context: RunContext) -> RunResult:
     return pipeline_services.pipeline_run(pipeline=config.pipeline, context=context)
 
 
-@transaction.atomic
 def _turn_store(
     *,
     message: ChatMessage,
@@ -358,8 +357,11 @@ def _turn_store(
     data_id: int | None,
     duration_ms: float,
 ) -> ChatMessage:
+    """Reply, trace, the message's turn status and the session's activity: one statement (all or nothing; the
+    reply's unique ``reply_to`` makes a second delivery's statement fail whole). State, history and tags, when
+    the turn changed any, are written with it in one transaction."""
     ok = result.ok
-    reply = ChatMessage.objects.create(
+    reply = ChatMessage(
         session=session,
         role=MessageRole.ASSISTANT,
         content=result.output if ok else APOLOGY,
@@ -367,7 +369,7 @@ def _turn_store(
         metadata={"error": True} if not ok else {},
     )
     usage = result.total_usage
-    Trace.objects.create(
+    trace = Trace(
         session=session,
         message=message,
         status=TraceStatus.SUCCESS if ok else TraceStatus.ERROR,
@@ -390,25 +392,34 @@ def _turn_store(
             "session_state": [c.as_dict() for c in result.session_state_diff],
         },
     )
-    ChatMessage.objects.filter(pk=message.pk).update(turn_status=TurnStatus.DONE if ok else TurnStatus.FAILED)
     session_fields: dict[str, Any] = {"last_activity_at": timezone.now()}
     if ok:
         if result.session_state_diff:
             session_fields["state"] = result.session_state
         if result.end_session:
             session_fields.update(status=SessionStatus.ENDED, ended_at=timezone.now())
-    ChatSession.objects.filter(pk=session.pk).update(**session_fields)
-    if ok:
-        if result.participant_data_diff:
-            if data_id is None:
-                ParticipantData.objects.create(
-                    participant_id=session.participant_id, chatbot_id=config.chatbot_id, data=result.participant_data
-                )
-            else:
-                ParticipantData.objects.filter(pk=data_id).update(data=result.participant_data)
-        history.flush()
-        if result.message_tags:
-            _tag(reply, result.message_tags, user=None)
+    more = ok and bool(result.participant_data_diff or result.message_tags or history.has_writes)
+    # Inside a caller's transaction a savepoint keeps it usable when a redelivery's statement fails.
+    with transaction.atomic() if more or connection.in_atomic_block else contextlib.nullcontext():
+        write_together(
+            insert(reply),
+            insert(trace),
+            update(ChatMessage, message.pk, turn_status=TurnStatus.DONE if ok else TurnStatus.FAILED),
+            update(ChatSession, session.pk, **session_fields),
+        )
+        if more:
+            if result.participant_data_diff:
+                if data_id is None:
+                    ParticipantData.objects.create(
+                        participant_id=session.participant_id,
+                        chatbot_id=config.chatbot_id,
+                        data=result.participant_data,
+                    )
+                else:
+                    ParticipantData.objects.filter(pk=data_id).update(data=result.participant_data)
+            history.flush()
+            if result.message_tags:
+                _tag(reply, result.message_tags, user=None)
     return reply
 
 

@@ -1,12 +1,14 @@
+from decimal import Decimal
+
 import pytest
-from django.db import transaction
+from django.db import DataError
 
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError
 from tenant_apps.chatbots.models import ConsentForm
 from tenant_apps.chatbots.services import chatbot_update, version_create
 from tenant_apps.conversations import services
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TraceStatus, TurnStatus
-from tenant_apps.conversations.models import ChatMessage, HistoryMessage, ParticipantData, Trace
+from tenant_apps.conversations.models import ChatMessage, ChatSession, HistoryMessage, ParticipantData, Trace
 from tenant_apps.pipelines.services import pipeline_update_graph
 from tests.factories.pipelines import chain, node
 
@@ -308,15 +310,20 @@ def test_tags_and_comments_on_messages(member_session, owner):
     assert not message.tags.exists()
 
 
-def test_turn_store_is_one_transaction(member_session, fake_llm, monkeypatch):
-    """If writing the trace fails, no reply is left behind and the message can be answered again."""
+def test_turn_store_is_all_or_nothing(member_session, fake_llm, monkeypatch):
+    """If the database refuses the trace (here: a cost too large for its column), no reply is left behind and
+    neither the message's status nor the session moved."""
     message = services.message_receive(session=member_session, content="hi")
-    monkeypatch.setattr(Trace.objects, "create", lambda **kw: (_ for _ in ()).throw(RuntimeError("disk full")))
+    activity = ChatSession.objects.get(pk=member_session.pk).last_activity_at
+    monkeypatch.setattr(services.pricing, "cost_of", lambda usage: Decimal("1e12"))
 
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with pytest.raises(DataError):
         services.turn_process(message_id=message.pk)
 
     assert not ChatMessage.objects.filter(reply_to=message).exists()
+    assert not Trace.objects.filter(message=message).exists()
+    assert ChatMessage.objects.get(pk=message.pk).turn_status == TurnStatus.PROCESSING  # the claim, no more
+    assert ChatSession.objects.get(pk=member_session.pk).last_activity_at == activity
 
 
 def test_passing_provider_failure_is_retried_later_without_storing_anything(member_session, fake_llm, settings):

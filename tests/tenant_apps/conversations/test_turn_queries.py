@@ -3,7 +3,7 @@
 A turn is three pieces of work: the send (web), the turn itself (worker) and the reply poll (web). Each is counted
 on its own after a first turn has warmed the per-process caches, as in production. Tests run inside a transaction,
 so a write that commits on its own in production shows up here between SAVEPOINT and RELEASE; the caps include
-those. Production adds BEGIN and COMMIT around the turn's one write transaction and nothing else.
+those. In production the turn's writes are one statement with no transaction around it.
 """
 
 import contextlib
@@ -48,11 +48,11 @@ def _turn(client, base, text, caps=None, limit=None):
     assert f"Echo: {text}".encode() in reply.content
 
 
-# send: session lookup + INSERT (+ savepoint pair); worker: claim, load, provider stamp, history, 4 writes
-# (+ savepoint pair); reply: session lookup + reply lookup.
-PUBLIC_CAPS = (4, 10, 2)
+# send: session lookup + INSERT (+ savepoint pair); worker: claim, load, provider stamp, history, the turn's
+# writes as one statement (+ savepoint pair); reply: session lookup + reply lookup.
+PUBLIC_CAPS = (4, 7, 2)
 # In the app each request also loads the signed-in user and their membership, and the reply its trace (debug panel).
-MEMBER_CAPS = (6, 10, 5)
+MEMBER_CAPS = (6, 7, 5)
 
 
 def test_public_link_turn_stays_within_its_query_budget(public_chat, fake_llm, django_assert_max_num_queries):
