@@ -1,9 +1,10 @@
 """The turn path through real processes: gunicorn (gthread) + a Celery worker + PostgreSQL + Redis, with the
 loopback fake LLM, side by side with the bare "minimal turn" project in bench/minimal (the ceiling).
 
-A product turn is one public-link exchange as the browser does it: POST the message (htmx partial with the
-pending bubble back), then GET the reply URL the bubble names (long poll) until the reply is in it; a bubble that
-says ``delay:1s`` (no free long-poll slot) is honoured as htmx would. Each conversation starts a new session
+A product turn is one public-link exchange as the browser does it: POST the message to the URL the page's form
+names (which waits for the reply: usually the whole turn); if the answer is a pending bubble instead, GET the
+reply URL it names (long poll) until the reply is in it; a bubble that says ``delay:1s`` (no free long-poll slot)
+is honoured as htmx would. Each conversation starts a new session
 every ``--turns-per-session`` turns (a chat's history grows with every turn; a run-long session would measure
 the history, not the turn). A minimal turn POSTs JSON and polls every 2 ms.
 
@@ -68,7 +69,7 @@ COMPONENTS = ("web", "worker", "postgres", "redis")
 OCS_TURNS_S, OCS_CPU_MS = 7.0, 250.0  # Open Chat Studio at 10 conversations (figures from the issue)
 TARGETS = "≥150 turns/s at 10 conversations, p50 < 30 ms at 1 conversation, < 10 ms CPU per turn"
 
-SEND_URL = re.compile(r'hx-post="(/c/[^"]+/s/[^"]+/)send/"')
+SEND_URL = re.compile(r'hx-post="(/c/[^"]+/s/[^"]+/send/(?:\?wait=\d+)?)"')
 CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
 PENDING = re.compile(r'id="pending-(\d+)"[^>]*hx-get="([^"]+)" hx-trigger="load( delay:[^"]+)?"')
 PG_BACKEND = re.compile(r"^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])")  # user db host(port)
@@ -197,7 +198,7 @@ class ProductChat:
     def open(self, query: str) -> None:
         page = self.http.get(self.page + query, headers={"HX-Request": None}, timeout=30)  # may redirect once
         page.raise_for_status()
-        self.base = SEND_URL.search(page.text).group(1)  # type: ignore[union-attr]
+        self.send = SEND_URL.search(page.text).group(1)  # type: ignore[union-attr]
         csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
         self.http.headers.update({"X-CSRFToken": csrf, "HX-Request": "true"})
 
@@ -207,7 +208,7 @@ class ProductChat:
             self.open("?new=1")
         self.turns += 1
         start = time.perf_counter()
-        html = self.http.post(f"{self.url}{self.base}send/", data={"message": text}, timeout=30).text
+        html = self.http.post(self.url + self.send, data={"message": text}, timeout=30).text
         self.requests += 1
         while (pending := PENDING.search(html)) and time.perf_counter() - start < 30:
             if pending.group(3):  # "load delay:1s": the long poll found no free slot; htmx waits before asking
@@ -392,10 +393,11 @@ def bench_minimal(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]
 
 def count_queries(kind: str) -> dict[str, int]:
     """(In a subprocess with that project's settings.) Queries Django logs for the send, the worker's part and
-    the reply of one conversation's 4th turn. The enqueue is stubbed out; the worker's part runs in one thread of
-    its own (a persistent connection, like a Celery process). The product's reply is requested while the turn
-    runs, as under load (the long-poll path); the minimal one polls once after it. Statements go to
-    var/bench-turns-queries-<kind>.txt."""
+    the reply poll of one conversation's 4th turn. The enqueue hands the turn to a thread of its own (a
+    persistent connection, like a Celery process), which runs it after ``delay`` as under load. The product's send
+    waits for its reply as the chat page asks it to (one request per turn: no reply poll); the minimal one polls
+    once after the turn. Statements go to var/bench-turns-queries-<kind>.txt."""
+    from concurrent.futures import Future
     from unittest import mock
 
     import django
@@ -407,6 +409,7 @@ def count_queries(kind: str) -> dict[str, int]:
 
     wrapper = type(connections["default"])
     is_usable = wrapper.is_usable
+    queued: list[Future] = []
 
     def logged_is_usable(self: Any) -> bool:  # the CONN_HEALTH_CHECKS round trip, which Django does not log
         if self.queries_logged:
@@ -424,12 +427,14 @@ def count_queries(kind: str) -> dict[str, int]:
             public_id = Chatbot.objects.get(is_public=True).public_id
         client = Client(HTTP_HOST="demo.localhost", HTTP_HX_REQUEST="true")
         page = client.get(f"/c/{public_id}/", follow=True).content.decode()
-        base = SEND_URL.search(page).group(1)  # type: ignore[union-attr]
-        stub, delay = mock.patch.object(tasks.turn_process_task, "delay"), 0.05
+        send_url = SEND_URL.search(page).group(1)  # type: ignore[union-attr]
+        delay = 0.05
+        stub = mock.patch.object(tasks.turn_process_task, "delay", side_effect=lambda message_id: enqueue(message_id))
 
-        def send(text: str) -> tuple[int, str]:
-            pending = PENDING.search(client.post(f"{base}send/", {"message": text}).content.decode())
-            return int(pending.group(1)), pending.group(2)  # type: ignore[union-attr]
+        def send(text: str) -> str | None:
+            pending = PENDING.search(html := client.post(send_url, {"message": text}).content.decode())
+            assert pending or f"Echo: {text}" in html
+            return pending.group(2) if pending else None
 
         def work(message_id: int) -> None:
             if connection.schema_name != team.schema_name:  # a worker keeps the last task's schema (config/celery.py)
@@ -439,14 +444,18 @@ def count_queries(kind: str) -> dict[str, int]:
     else:
         from bench.minimal.celery_app import turn
 
-        client, stub, delay = Client(), mock.patch.object(turn, "apply_async"), 0.0
+        client, delay = Client(), 0.0
+        stub = mock.patch.object(turn, "apply_async", side_effect=lambda args, **_: enqueue(*args))
 
-        def send(text: str) -> tuple[int, str]:
+        def send(text: str) -> str | None:
             message_id = client.post("/send/1/", {"text": text}, content_type="application/json").json()["id"]
-            return message_id, f"/poll/{message_id}/"
+            return f"/poll/{message_id}/"
 
         def work(message_id: int) -> None:
             turn(message_id)
+
+    def enqueue(message_id: int) -> None:  # the broker: the "worker" thread runs the turn
+        queued.append(pool.submit(task, message_id))
 
     def task(message_id: int) -> list[dict]:
         time.sleep(delay)
@@ -455,19 +464,19 @@ def count_queries(kind: str) -> dict[str, int]:
             work(message_id)
         return queries.captured_queries  # read here: `connection` is this thread's
 
-    with stub, mock.patch.object(wrapper, "is_usable", logged_is_usable), ThreadPoolExecutor(1) as worker:
+    with stub, mock.patch.object(wrapper, "is_usable", logged_is_usable), ThreadPoolExecutor(1) as pool:
         for n in range(4):
             close_old_connections()  # as the server does at each request (the test client leaves it out)
             with CaptureQueriesContext(connection) as sent:
-                message_id, reply_url = send(f"count {n}")
-            running = worker.submit(task, message_id)
-            if not delay:
-                running.result()
-            close_old_connections()
-            with CaptureQueriesContext(connection) as replied:
-                assert f"cho: count {n}" in client.get(reply_url).content.decode()
-            worked = running.result()
-    phases = {"send": sent.captured_queries, "worker": worked, "reply": replied.captured_queries}
+                reply_url = send(f"count {n}")
+            worked = queued.pop().result()
+            replied: list[dict] = []
+            if reply_url is not None:
+                close_old_connections()
+                with CaptureQueriesContext(connection) as polled:
+                    assert f"cho: count {n}" in client.get(reply_url).content.decode()
+                replied = polled.captured_queries
+    phases = {"send": sent.captured_queries, "worker": worked, "reply": replied}
     with (ROOT / "var" / f"bench-turns-queries-{kind}.txt").open("w") as out:
         for name, captured in phases.items():
             out.write(f"== {name}: {len(captured)}\n" + "".join(f"  {q['sql']}\n" for q in captured))

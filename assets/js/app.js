@@ -40,4 +40,32 @@ document.addEventListener("htmx:responseError", (event) => {
   setTimeout(() => div.remove(), 8000);
 });
 
+// The chat composer (data-chat-composer): its send waits for the bot's answer, so the participant's message and a
+// typing indicator are shown at once and replaced by what the server sends back (or removed if the send failed;
+// the text then stays in the box).
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const form = event.detail.elt;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-chat-composer")) return;
+  document.getElementById("empty-hint")?.remove();
+  const text = form.elements.message?.value.trim() ?? "";
+  const files = form.elements.files?.files?.length ?? 0;
+  const mine = document.createElement("div");
+  mine.className = "chat chat-end";
+  mine.dataset.optimistic = "";
+  const bubble = document.createElement("div");
+  bubble.className = "chat-bubble chat-bubble-primary prose-chat max-w-[80%] whitespace-pre-line";
+  bubble.textContent = text || `${files} file${files === 1 ? "" : "s"}`;
+  mine.appendChild(bubble);
+  const typing = document.createElement("div");
+  typing.className = "chat chat-start";
+  typing.dataset.optimistic = "";
+  typing.innerHTML =
+    '<div class="chat-bubble"><span class="loading loading-dots loading-sm" aria-label="The bot is typing"></span></div>';
+  document.getElementById("messages")?.append(mine, typing);
+});
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!event.detail.elt.hasAttribute?.("data-chat-composer")) return;
+  document.querySelectorAll("#messages [data-optimistic]").forEach((element) => element.remove());
+});
+
 Alpine.start();

@@ -23,7 +23,7 @@ from shared_apps.core.exceptions import ApplicationError, NotFoundError
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.conversations import delivery, exports, selectors, services, uploads
-from tenant_apps.conversations.enums import Platform, SessionStatus
+from tenant_apps.conversations.enums import Platform, SessionStatus, TurnStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, SessionExport, Tag
 from tenants.access import members, open_access
 from tenants.enums import Role
@@ -123,6 +123,9 @@ def chat_send_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
 
 
 def _send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base: str) -> HttpResponse:
+    """Store the message and enqueue its turn. With ``?wait=<seconds>`` (the chat page asks for it) the request
+    then waits for the reply like the reply poll does, so a turn is usually one request; otherwise, or when the
+    reply takes longer, the answer holds a pending bubble that polls for it."""
     try:
         attachments = uploads.attachments_store(session=session, uploads=request.FILES.getlist("files"))
         message = services.message_receive(
@@ -133,19 +136,46 @@ def _send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base:
         response["HX-Retarget"] = "#composer-state"
         response["HX-Reswap"] = "innerHTML"
         return response
-    if session.status == SessionStatus.PENDING_CONSENT:
+    reply = None
+    if message.turn_status == TurnStatus.PENDING and (wait := _wait_seconds(request)):
+        reply, _ = _wait_for_reply(session, message.pk, wait)
+        if reply is not None and debug:  # the trace panel shows the turn's trace
+            message = reply.reply_to = selectors.message_with_trace(session=session, message_id=message.pk)
+    elif session.status == SessionStatus.PENDING_CONSENT:
         session.refresh_from_db(fields=["status"])  # the message may have been the consent
     return render(
         request,
         "conversations/partials/_sent.html",
         {
             "message": message,
+            "reply": reply,
             "session": session,
             "debug": debug,
             "chat_base": chat_base,
             "file_base": _file_base(session, chat_base, debug=debug),
         },
     )
+
+
+def _wait_seconds(request: HttpRequest) -> float:
+    """``?wait=<seconds>``: how long the request may hold on for the reply (0 to 25)."""
+    try:
+        return min(max(float(request.GET.get("wait", "0")), 0.0), 25.0)
+    except ValueError:
+        return 0.0
+
+
+def _wait_for_reply(session: ChatSession, message_id: int, wait: float) -> tuple[ChatMessage | None, bool]:
+    """The reply to ``message_id`` within ``wait`` seconds (or None), and whether the request could wait at all.
+    A reply moves ``session.status`` on, as its turn may have ended the session."""
+
+    def lookup() -> ChatMessage | None:
+        return selectors.reply_for(session=session, message_id=message_id)
+
+    reply, waited = delivery.wait_for_reply(session=session, lookup=lookup, timeout=wait)
+    if reply is not None:
+        session.status = reply.session_status  # type: ignore[attr-defined]
+    return reply, waited
 
 
 @members(Role.EDITOR)
@@ -157,23 +187,15 @@ def chat_reply_view(request: HttpRequest, session_id: uuid.UUID, message_id: int
 def _reply(request: HttpRequest, session: ChatSession, message_id: int, *, debug: bool, chat_base: str) -> HttpResponse:
     """Long-polled by the pending bubble (``?wait=<seconds>``): answers as soon as the reply is committed; on
     timeout it returns the pending bubble again, which asks again."""
-    try:
-        wait = min(max(float(request.GET.get("wait", "0")), 0.0), 25.0)
-    except ValueError:
-        wait = 0.0
-
-    def lookup() -> ChatMessage | None:
-        return selectors.reply_for(session=session, message_id=message_id)
-
     message: ChatMessage | None = None
-    reply, waited = lookup(), False  # usually there already, and then this is the request's only other query
-    if reply is None:
-        message = _or_404(selectors.message_get, session=session, message_id=message_id)
-        reply, waited = delivery.wait_for_reply(session=session, lookup=lookup, timeout=wait)
+    reply, waited = selectors.reply_for(session=session, message_id=message_id), False  # usually there already
     if reply is not None:
-        session.status = reply.session_status  # type: ignore[attr-defined]  # the turn may have ended it
-        if debug:  # only the trace panel needs the message itself, with its trace; the page already shows it
-            message = reply.reply_to = selectors.message_with_trace(session=session, message_id=message_id)
+        session.status = reply.session_status  # type: ignore[attr-defined]
+    else:
+        message = _or_404(selectors.message_get, session=session, message_id=message_id)
+        reply, waited = _wait_for_reply(session, message_id, _wait_seconds(request))
+    if reply is not None and debug:  # only the trace panel needs the message itself, with its trace
+        message = reply.reply_to = selectors.message_with_trace(session=session, message_id=message_id)
     return render(
         request,
         "conversations/partials/_reply.html",

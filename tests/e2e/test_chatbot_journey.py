@@ -58,10 +58,20 @@ def test_create_chat_trace_and_publish(page, stack, browser):
 
     visitor = browser.new_context().new_page()
     visitor.goto(stack.url(public_url, team="demo"))
+    chat_requests: list[str] = []
+    visitor.on("request", lambda request: chat_requests.append(request.url))
+    stack.fake_llm.reply("Hello, visitor!", delay=1.5)  # a slow answer: the page shows the message meanwhile
     box = visitor.get_by_label("Message")
     box.fill("Hi from outside")
     box.press("Enter")
-    expect(visitor.get_by_test_id("bubble-assistant").last).to_have_text("Echo: Hi from outside", timeout=20_000)
+    expect(visitor.get_by_text("Hi from outside")).to_be_visible(timeout=1_000)
+    expect(visitor.get_by_label("The bot is typing")).to_be_visible()
+    expect(visitor.get_by_role("button", name="Send")).to_be_disabled()
+    expect(visitor.get_by_test_id("bubble-assistant").last).to_have_text("Hello, visitor!", timeout=20_000)
+    expect(visitor.get_by_label("The bot is typing")).to_have_count(0)
+    expect(visitor.get_by_text("Hi from outside")).to_have_count(1)  # the server's bubble replaced the page's own
+    turn_requests = [url for url in chat_requests if "/send/" in url or "/reply/" in url]
+    assert [url.rsplit("/", 2)[-2:] for url in turn_requests] == [["send", "?wait=20"]]  # the turn was one request
     expect(visitor.get_by_test_id("trace-panel")).to_have_count(0)
     visitor.context.close()
 

@@ -23,7 +23,7 @@ def public_chat(chatbot, owner, client_for, team):
     version_create(chatbot=chatbot, actor=owner)
     client = client_for(team)
     page = client.get(f"/c/{chatbot.public_id}/", follow=True)
-    return client, re.search(rb'hx-post="(/c/[^"]+/s/[^"]+/)send/"', page.content).group(1).decode()
+    return client, re.search(rb'hx-post="(/c/[^"]+/s/[^"]+/)send/\?wait=', page.content).group(1).decode()
 
 
 @pytest.fixture

@@ -50,6 +50,31 @@ def test_reply_poll_before_the_answer_returns_the_pending_bubble(owner_client, c
     assert b"delay:1s" in response.content
 
 
+def test_send_that_waits_answers_with_the_reply_and_its_trace_in_one_response(
+    owner_client, chatbot, fake_llm, monkeypatch
+):
+    """The chat page's form asks the send to wait (``?wait=``): the turn is one request when the worker is quick."""
+    monkeypatch.setattr(services, "_enqueue_turn", lambda message: services.turn_process(message_id=message.pk))
+    chat_url = _start_chat(owner_client, chatbot)
+    assert f'hx-post="{chat_url}send/?wait=20"'.encode() in owner_client.get(chat_url).content
+
+    sent = owner_client.post(chat_url + "send/?wait=20", {"message": "Hello **bot**"})
+
+    assert b"Hello **bot**" in sent.content
+    assert b"Echo: Hello <strong>bot</strong>" in sent.content
+    assert b'id="trace-panel" hx-swap-oob' in sent.content
+    assert b'id="pending-' not in sent.content
+
+
+def test_send_that_waits_in_vain_answers_with_the_pending_bubble(owner_client, chatbot):
+    chat_url = _start_chat(owner_client, chatbot)
+
+    sent = owner_client.post(chat_url + "send/?wait=0.2", {"message": "hi"})  # no worker runs here
+
+    assert b'id="pending-' in sent.content
+    assert b"delay:1s" not in sent.content  # the bubble polls at once
+
+
 def test_chat_send_shows_service_errors_without_losing_the_page(owner_client, chatbot):
     chat_url = _start_chat(owner_client, chatbot)
 
