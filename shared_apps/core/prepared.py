@@ -42,6 +42,7 @@ class _Compiled:
     init_list: list[str]
     populators: list[Any]
     annotations: dict[str, int]
+    converters: dict[int, Any]  # the database -> Python converters of the selected columns (JSON, timezones, ...)
 
 
 class PreparedQuery(Generic[M]):
@@ -60,7 +61,9 @@ class PreparedQuery(Generic[M]):
         with connections["default"].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchmany(1)
-        for row in compiled.compiler.results_iter(results=[rows]):
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+        for row in rows:
             obj = compiled.model.from_db("default", compiled.init_list, row[compiled.fields])
             for populator in compiled.populators:
                 populator.populate(row, obj)
@@ -100,6 +103,7 @@ class PreparedQuery(Generic[M]):
                 init_list=[column[0].target.attname for column in compiler.select[start:end]],
                 populators=get_related_populators(klass_info, compiler.select, "default"),
                 annotations=dict(compiler.annotation_col_map or {}),
+                converters=compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]]),
             )
             return self._compiled
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -76,16 +77,16 @@ class BotConfig:
     participant_allowlist: tuple[str, ...]
     file_uploads_enabled: bool
     consent: ConsentSnapshot | None
-    pipeline: Pipeline
+    source: Chatbot | ChatbotVersion = field(repr=False, compare=False)  # the working copy or the version
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        """Loaded on first use: pages and session starts need only the settings."""
+        return self.source.pipeline
 
 
 def bot_config(*, chatbot: Chatbot, version: ChatbotVersion | None) -> BotConfig:
-    if version is None:
-        settings = versioning.settings_snapshot(chatbot)
-        pipeline = chatbot.pipeline
-    else:
-        settings = version.snapshot
-        pipeline = version.pipeline
+    settings = versioning.settings_snapshot(chatbot) if version is None else version.snapshot
     consent = settings.get("consent")
     return BotConfig(
         chatbot_id=chatbot.pk,
@@ -98,7 +99,7 @@ def bot_config(*, chatbot: Chatbot, version: ChatbotVersion | None) -> BotConfig
         consent=ConsentSnapshot(consent["name"], consent["consent_text"], consent["confirmation_text"])
         if consent
         else None,
-        pipeline=pipeline,
+        source=chatbot if version is None else version,
     )
 
 

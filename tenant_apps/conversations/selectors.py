@@ -113,6 +113,13 @@ def session_transcript(*, session: ChatSession, include_hidden: bool = False) ->
     return qs if include_hidden else qs.filter(hidden=False)
 
 
+def chat_transcript(*, session: ChatSession, with_traces: bool) -> list[ChatMessage]:
+    """What the chat page shows: all messages (a hidden one may hold a pending turn); in the app, with each turn's
+    trace for the trace links. Tags and comments belong to the review pages."""
+    messages = session.messages.all()
+    return list(messages.select_related("reply_to__trace") if with_traces else messages)
+
+
 def message_get(*, session: ChatSession, message_id: int) -> ChatMessage:
     message = session.messages.filter(pk=message_id).first()
     if message is None:

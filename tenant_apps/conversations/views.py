@@ -95,7 +95,7 @@ def _public_base(public_id: uuid.UUID, session: ChatSession) -> str:
 
 
 def _chat_context(session: ChatSession, *, debug: bool, chat_base: str) -> dict[str, Any]:
-    transcript = list(selectors.session_transcript(session=session, include_hidden=True))
+    transcript = selectors.chat_transcript(session=session, with_traces=debug)
     config = chatbot_selectors.bot_config(chatbot=session.chatbot, version=session.version)
     return {
         "session": session,
@@ -282,17 +282,22 @@ def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     """Anyone with the link chats with the published version; the latest open session is resumed."""
     chatbot = _public_chatbot(public_id)
     participant = _public_participant(request, chatbot)
-    session = (
-        ChatSession.objects.filter(chatbot=chatbot, participant=participant, platform=Platform.PUBLIC_LINK)
-        .exclude(status=SessionStatus.ENDED)
-        .order_by("-created_at")
-        .first()
-    )
-    if session is None or request.GET.get("new") == "1":
+    session = None
+    if request.GET.get("new") != "1":
+        session = (
+            ChatSession.objects.filter(chatbot=chatbot, participant=participant, platform=Platform.PUBLIC_LINK)
+            .exclude(status=SessionStatus.ENDED)
+            .order_by("-created_at")
+            .first()
+        )
+    if session is None:
         session = services.session_start(
             chatbot=chatbot, version=chatbot.published_version, participant=participant, platform=Platform.PUBLIC_LINK
         )
         return redirect("conversations:public_chat", public_id=public_id)
+    session.chatbot, session.participant = chatbot, participant  # loaded already
+    if session.version_id == chatbot.published_version_id:
+        session.version = chatbot.published_version
     context = _chat_context(session, debug=False, chat_base=_public_base(public_id, session))
     return render(request, "conversations/public_chat.html", context)
 

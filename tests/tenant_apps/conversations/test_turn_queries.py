@@ -67,3 +67,22 @@ def test_in_app_turn_stays_within_its_query_budget(member_chat, fake_llm, django
     _turn(client, base, "warm up")
 
     _turn(client, base, "second", MEMBER_CAPS, django_assert_max_num_queries)
+
+
+def test_public_page_and_new_session_stay_within_their_query_budget(
+    chatbot, owner, client_for, team, django_assert_max_num_queries
+):
+    """A visitor starts a new session (with a seed message) and the page loads: what every conversation pays."""
+    chatbot_update(chatbot=chatbot, actor=owner, is_public=True, seed_message="Say hello")
+    version_create(chatbot=chatbot, actor=owner)
+    client = client_for(team)
+    client.get(f"/c/{chatbot.public_id}/", follow=True)
+
+    # chatbot, participant, (savepoint) session INSERT, seed message INSERT (savepoint)
+    with django_assert_max_num_queries(6):
+        started = client.get(f"/c/{chatbot.public_id}/?new=1")
+    # chatbot, participant, session, transcript
+    with django_assert_max_num_queries(4):
+        page = client.get(started["Location"])
+    assert b"Say hello" not in page.content  # the seed is sent to the bot, not shown
+    assert b'id="pending-' in page.content  # its turn is on the way
