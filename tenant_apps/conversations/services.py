@@ -286,9 +286,10 @@ _CLAIM_SQL = f"""
 def _claim(message_id: int) -> bool:
     """Mark the turn as being worked on, unless another delivery of it is (or was) already at it."""
     now = timezone.now()
-    params = [TurnStatus.PROCESSING, now, message_id, MessageRole.USER]
+    params: list[Any] = [TurnStatus.PROCESSING, now, message_id, MessageRole.USER]
+    params += [TurnStatus.PENDING, TurnStatus.PROCESSING, now - STALE_CLAIM]
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [*params, TurnStatus.PENDING, TurnStatus.PROCESSING, now - STALE_CLAIM])
+        cursor.execute(_CLAIM_SQL, params)
         return cursor.rowcount == 1
 
 
