@@ -6,11 +6,12 @@ can stop polling at once. Platform channels (Telegram, WhatsApp, ...) register a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import redis
 from django.conf import settings
@@ -124,6 +125,50 @@ class _Listener:
 _listener = _Listener()
 
 
+class ReplyWatch:
+    """Listens to one session's channel (``reply_watch``) so a request can wait for a reply (long poll)."""
+
+    def __init__(self, event: threading.Event | None, timeout: float) -> None:
+        self._event = event
+        self.deadline = time.monotonic() + timeout
+
+    @property
+    def listening(self) -> bool:
+        return self._event is not None
+
+    def wait(self, lookup: Callable[[], ChatMessage | None], *, look_first: bool = True) -> ChatMessage | None:
+        """The reply ``lookup`` finds, looked for again at each publish on the channel until the time is up.
+        ``look_first=False`` when nothing can have been answered before the watch began (the send: the watch starts
+        before the turn is enqueued). Not listening: one plain lookup."""
+        if self._event is None:
+            return lookup()
+        reply = lookup() if look_first else None
+        while reply is None and (remaining := self.deadline - time.monotonic()) > 0:
+            if self._event.wait(timeout=remaining):
+                self._event.clear()
+                reply = lookup()
+        return reply
+
+
+@contextlib.contextmanager
+def reply_watch(*, session: ChatSession, timeout: float) -> Iterator[ReplyWatch]:
+    """Listen for replies in ``session`` for up to ``timeout`` seconds, on one of the process's long-poll slots.
+    Without Redis, a slot or a timeout the watch does not listen and ``wait`` is a plain lookup."""
+    if timeout <= 0 or not _wait_slots.acquire(blocking=False):
+        yield ReplyWatch(None, 0)
+        return
+    try:
+        channel = session_channel(session.external_id)
+        event = _listener.register(channel)
+        try:
+            yield ReplyWatch(event, timeout)
+        finally:
+            if event is not None:
+                _listener.unregister(channel, event)
+    finally:
+        _wait_slots.release()
+
+
 def wait_for_reply(
     *, session: ChatSession, lookup: Callable[[], ChatMessage | None], timeout: float
 ) -> tuple[ChatMessage | None, bool]:
@@ -132,22 +177,5 @@ def wait_for_reply(
     Returns (reply or None, whether it waited). Registers for the session's channel before looking in the
     database, so a reply committed in between is never missed. Without Redis or a free slot it is a plain lookup.
     """
-    if timeout <= 0 or not _wait_slots.acquire(blocking=False):
-        return lookup(), False
-    try:
-        channel = session_channel(session.external_id)
-        event = _listener.register(channel)
-        if event is None:
-            return lookup(), False
-        try:
-            reply = lookup()
-            deadline = time.monotonic() + timeout
-            while reply is None and (remaining := deadline - time.monotonic()) > 0:
-                if event.wait(timeout=remaining):
-                    event.clear()
-                    reply = lookup()
-            return reply, True
-        finally:
-            _listener.unregister(channel, event)
-    finally:
-        _wait_slots.release()
+    with reply_watch(session=session, timeout=timeout) as watch:
+        return watch.wait(lookup), watch.listening

@@ -184,7 +184,7 @@ def message_receive(
         with guard:
             if consent_pending:
                 return _consent_reply(session=session, content=content, external_id=external_id)
-            message = ChatMessage.objects.create(
+            message = ChatMessage(
                 session=session,
                 role=MessageRole.USER,
                 content=content,
@@ -192,6 +192,7 @@ def message_receive(
                 attachments=list(attachments),
                 turn_status=TurnStatus.PENDING,
             )
+            write_together(insert(message))
     except IntegrityError:
         existing = ChatMessage.objects.filter(session=session, external_id=external_id).first()
         if existing is None:

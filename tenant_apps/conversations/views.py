@@ -125,22 +125,24 @@ def chat_send_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
 def _send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base: str) -> HttpResponse:
     """Store the message and enqueue its turn. With ``?wait=<seconds>`` (the chat page asks for it) the request
     then waits for the reply like the reply poll does, so a turn is usually one request; otherwise, or when the
-    reply takes longer, the answer holds a pending bubble that polls for it."""
-    try:
-        attachments = uploads.attachments_store(session=session, uploads=request.FILES.getlist("files"))
-        message = services.message_receive(
-            session=session, content=request.POST.get("message", ""), attachments=attachments
-        )
-    except ApplicationError as exc:
-        response = render(request, "conversations/partials/_chat_error.html", {"error": exc.message})
-        response["HX-Retarget"] = "#composer-state"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+    reply takes longer, the answer holds a pending bubble that polls for it. The watch on the session's channel
+    starts before the turn is enqueued, so no reply can come unseen and nothing is looked up before one comes."""
     reply = None
-    if message.turn_status == TurnStatus.PENDING and (wait := _wait_seconds(request)):
-        reply, _ = _wait_for_reply(session, message.pk, wait)
-        if reply is not None and debug:  # the trace panel shows the turn's trace
-            message = reply.reply_to = selectors.message_with_trace(session=session, message_id=message.pk)
+    with delivery.reply_watch(session=session, timeout=_wait_seconds(request)) as watch:
+        try:
+            attachments = uploads.attachments_store(session=session, uploads=request.FILES.getlist("files"))
+            message = services.message_receive(
+                session=session, content=request.POST.get("message", ""), attachments=attachments
+            )
+        except ApplicationError as exc:
+            response = render(request, "conversations/partials/_chat_error.html", {"error": exc.message})
+            response["HX-Retarget"] = "#composer-state"
+            response["HX-Reswap"] = "innerHTML"
+            return response
+        if message.turn_status == TurnStatus.PENDING and watch.listening:
+            reply = _with_session_status(session, watch.wait(_reply_lookup(session, message.pk), look_first=False))
+    if reply is not None and debug:  # the trace panel shows the turn's trace
+        message = reply.reply_to = selectors.message_with_trace(session=session, message_id=message.pk)
     elif session.status == SessionStatus.PENDING_CONSENT:
         session.refresh_from_db(fields=["status"])  # the message may have been the consent
     return render(
@@ -165,17 +167,15 @@ def _wait_seconds(request: HttpRequest) -> float:
         return 0.0
 
 
-def _wait_for_reply(session: ChatSession, message_id: int, wait: float) -> tuple[ChatMessage | None, bool]:
-    """The reply to ``message_id`` within ``wait`` seconds (or None), and whether the request could wait at all.
-    A reply moves ``session.status`` on, as its turn may have ended the session."""
+def _reply_lookup(session: ChatSession, message_id: int) -> Callable[[], ChatMessage | None]:
+    return lambda: selectors.reply_for(session=session, message_id=message_id)
 
-    def lookup() -> ChatMessage | None:
-        return selectors.reply_for(session=session, message_id=message_id)
 
-    reply, waited = delivery.wait_for_reply(session=session, lookup=lookup, timeout=wait)
+def _with_session_status(session: ChatSession, reply: ChatMessage | None) -> ChatMessage | None:
+    """A reply moves ``session.status`` on: its turn may have ended the session."""
     if reply is not None:
         session.status = reply.session_status  # type: ignore[attr-defined]
-    return reply, waited
+    return reply
 
 
 @members(Role.EDITOR)
@@ -188,12 +188,12 @@ def _reply(request: HttpRequest, session: ChatSession, message_id: int, *, debug
     """Long-polled by the pending bubble (``?wait=<seconds>``): answers as soon as the reply is committed; on
     timeout it returns the pending bubble again, which asks again."""
     message: ChatMessage | None = None
-    reply, waited = selectors.reply_for(session=session, message_id=message_id), False  # usually there already
-    if reply is not None:
-        session.status = reply.session_status  # type: ignore[attr-defined]
-    else:
+    lookup = _reply_lookup(session, message_id)
+    reply, waited = _with_session_status(session, lookup()), False  # usually there already
+    if reply is None:
         message = _or_404(selectors.message_get, session=session, message_id=message_id)
-        reply, waited = _wait_for_reply(session, message_id, _wait_seconds(request))
+        reply, waited = delivery.wait_for_reply(session=session, lookup=lookup, timeout=_wait_seconds(request))
+        _with_session_status(session, reply)
     if reply is not None and debug:  # only the trace panel needs the message itself, with its trace
         message = reply.reply_to = selectors.message_with_trace(session=session, message_id=message_id)
     return render(

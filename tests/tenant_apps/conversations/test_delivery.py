@@ -52,3 +52,19 @@ def test_no_free_slot_answers_at_once_without_waiting(monkeypatch):
 
     assert (reply, waited) == (None, False)
     assert time.monotonic() - started < 1
+
+
+def test_a_watch_sees_a_reply_published_before_it_starts_waiting():
+    """The send path: the watch starts, the turn is enqueued and may be answered at once, then the request waits
+    without looking first."""
+    session, box = _session(), []
+
+    with delivery.reply_watch(session=session, timeout=5) as watch:
+        assert watch.listening
+        box.append("reply")
+        get_redis().publish(delivery.session_channel(session.external_id), "1")
+        started = time.monotonic()
+        reply = watch.wait(lambda: box[0] if box else None, look_first=False)
+
+    assert reply == "reply"
+    assert time.monotonic() - started < 4

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from tenant_apps.chatbots.services import chatbot_update, version_create
-from tenant_apps.conversations import exports, services
+from tenant_apps.conversations import delivery, exports, services
 from tenant_apps.conversations.enums import Platform
 from tenant_apps.conversations.models import ChatFile, ChatSession, SessionExport
 from tenants.context import tenant_context
@@ -54,7 +54,11 @@ def test_send_that_waits_answers_with_the_reply_and_its_trace_in_one_response(
     owner_client, chatbot, fake_llm, monkeypatch
 ):
     """The chat page's form asks the send to wait (``?wait=``): the turn is one request when the worker is quick."""
-    monkeypatch.setattr(services, "_enqueue_turn", lambda message: services.turn_process(message_id=message.pk))
+
+    def answer_at_once(message):  # the worker; its after-commit publish (held back by the test's transaction) by hand
+        delivery.deliver(reply=services.turn_process(message_id=message.pk))
+
+    monkeypatch.setattr(services, "_enqueue_turn", answer_at_once)
     chat_url = _start_chat(owner_client, chatbot)
     assert f'hx-post="{chat_url}send/?wait=20"'.encode() in owner_client.get(chat_url).content
 
