@@ -72,7 +72,7 @@ def alternate(a, b, calls: int, block: int = 25) -> tuple[list[float], list[floa
 
 class Canned:
     """Stands in for ``client.messages`` (``create``) and an OpenAI client (``post``, which our layer calls):
-    returns one pre-parsed reply."""
+    returns one reply as the client would."""
 
     def __init__(self, reply):
         self.reply = reply
@@ -165,8 +165,9 @@ def run(port: int, calls: int) -> list[str]:
     timed(layer_an, 30)
     raw_an_ms, ours_an_ms = alternate(raw_an, layer_an, calls)
 
-    # In process: our work alone, on a reply the SDK has already parsed.
-    completion = oa.chat.completions.create(model="fake-model", messages=RAW_MESSAGES)
+    # In process: our work alone, on a reply already decoded (the OpenAI client hands us the JSON; Anthropic's
+    # SDK its parsed message).
+    completion = oa.chat.completions.create(model="fake-model", messages=RAW_MESSAGES).model_dump()
     stub_oa = Canned(completion)
     message = an.messages.create(model="claude-fake", max_tokens=256, messages=RAW_MESSAGES[1:])
     stub_an = type("A", (), {"messages": Canned(message)})()

@@ -49,7 +49,7 @@ def parse_arguments(raw: str | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -187,16 +187,18 @@ class OpenAIChatModel(SdkChatModel):
         return kwargs
 
     def _post(self, body: dict[str, Any], *, stream: bool) -> Any:
-        """``chat.completions.create`` without its request transform: the SDK walks the whole body against its
-        TypedDicts (~1 ms per message of history here), to turn a dict we built as plain JSON into the same JSON.
-        Same endpoint, same client (auth, retries off, timeouts, Azure deployment routing), same response types;
-        tests/tenant_apps/providers/llm/test_clients.py checks that the bytes sent are identical."""
+        """``chat.completions.create`` without its request transform and its response models: the SDK walks the
+        whole body against its TypedDicts (~1 ms per message of history here) to turn a dict we built as plain JSON
+        into the same JSON, and builds a model tree of the reply we read five fields of. Same endpoint, same client
+        (auth, retries off, timeouts, Azure deployment routing, status errors); a plain reply comes back as the
+        decoded JSON, a stream as the SDK's chunk models. tests/tenant_apps/providers/llm/test_clients.py checks
+        that the bytes sent are identical to ``create()``'s."""
         from openai import Stream
-        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+        from openai.types.chat import ChatCompletionChunk
 
         chunk_stream = Stream[ChatCompletionChunk]
         path = "/chat/completions"
-        return self.client.post(path, body=body, cast_to=ChatCompletion, stream=stream, stream_cls=chunk_stream)
+        return self.client.post(path, body=body, cast_to=object, stream=stream, stream_cls=chunk_stream)
 
     def chat(
         self, *, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), params: ChatParams | None = None
@@ -205,28 +207,29 @@ class OpenAIChatModel(SdkChatModel):
         started = time.perf_counter()
         completion = self._with_retries(lambda: self._post(body, stream=False))
         latency_ms = (time.perf_counter() - started) * 1000
-        if not completion.choices:
+        choices = completion.get("choices") if isinstance(completion, dict) else None
+        if not choices or not isinstance(choices[0], dict):
             raise LlmError(code="llm.empty_reply", message=f"{self.label} sent an empty reply.")
-        choice = completion.choices[0]
-        reply = choice.message
+        choice = choices[0]
+        reply = choice.get("message") or {}
         tool_calls = tuple(
             ToolCall(
-                id=call.id,
-                name=call.function.name,
-                arguments=parse_arguments(call.function.arguments),
-                raw_arguments=call.function.arguments or "",
+                id=call.get("id") or "",
+                name=function.get("name") or "",
+                arguments=parse_arguments(function.get("arguments")),
+                raw_arguments=str(function.get("arguments") or ""),
             )
-            for call in reply.tool_calls or ()
-            if getattr(call, "function", None) is not None
+            for call in reply.get("tool_calls") or ()
+            if isinstance(function := call.get("function"), dict)
         )
-        text = reply.content or ""
-        usage = completion.usage
-        if usage is not None:
-            details = usage.prompt_tokens_details
+        text = reply.get("content") or ""
+        usage = completion.get("usage")
+        if isinstance(usage, dict):
+            details = usage.get("prompt_tokens_details") or {}
             result_usage = Usage(
-                input_tokens=usage.prompt_tokens or 0,
-                output_tokens=usage.completion_tokens or 0,
-                cached_tokens=(details.cached_tokens or 0) if details is not None else 0,
+                input_tokens=usage.get("prompt_tokens") or 0,
+                output_tokens=usage.get("completion_tokens") or 0,
+                cached_tokens=details.get("cached_tokens") or 0,
             )
         else:
             result_usage = self._estimated_usage(messages, text)
@@ -235,8 +238,8 @@ class OpenAIChatModel(SdkChatModel):
             tool_calls=tool_calls,
             usage=result_usage,
             latency_ms=latency_ms,
-            model=completion.model or self.model,
-            finish_reason=choice.finish_reason or ("tool_calls" if tool_calls else "stop"),
+            model=completion.get("model") or self.model,
+            finish_reason=choice.get("finish_reason") or ("tool_calls" if tool_calls else "stop"),
         )
 
     def stream(

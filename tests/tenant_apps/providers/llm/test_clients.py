@@ -15,6 +15,7 @@ from tenant_apps.providers.llm.errors import (
     LlmAuthenticationError,
     LlmBadRequestError,
     LlmContextTooLongError,
+    LlmError,
     LlmRateLimitError,
     LlmTimeoutError,
     LlmUnavailableError,
@@ -407,3 +408,42 @@ def test_chat_model_repr_names_no_secret(fake_llm):
     model = openai_model(fake_llm)
 
     assert KEY not in repr(model)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/html", b"<html>502 from a proxy</html>"),
+        ("application/json", b'{"choices": []}'),
+        ("application/json", b"{}"),
+    ],
+)
+def test_a_reply_without_an_answer_is_an_error_not_a_crash(content_type, body):
+    """Some OpenAI-compatible servers and proxies answer 200 with something else than a completion."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Odd(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Odd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = openai.OpenAI(api_key=KEY, base_url=f"http://127.0.0.1:{server.server_port}/v1", max_retries=0)
+        model = OpenAIChatModel(client=client, model="m", provider_type="openai")
+
+        with pytest.raises(LlmError) as err:
+            model.chat(messages=[Message(role="user", content="x")])
+    finally:
+        server.shutdown()
+
+    assert err.value.code == "llm.empty_reply"
