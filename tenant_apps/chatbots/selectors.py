@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from shared_apps.core.exceptions import NotFoundError
+from shared_apps.core.prepared import PreparedQuery
 from tenant_apps.chatbots import versioning
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion, ConsentForm
 from tenant_apps.pipelines.models import Pipeline
@@ -32,12 +34,21 @@ def chatbot_get(*, chatbot_id: int) -> Chatbot:
     return chatbot
 
 
+# Every public-link page and session start reads it: compiled once per process (ADR 0040).
+_PUBLIC_CHATBOT = PreparedQuery(
+    lambda public_id: Chatbot.objects.select_related("published_version", "consent_form").filter(
+        public_id=public_id, is_public=True, archived_at__isnull=True
+    )[:1],
+    public_id=uuid.UUID(int=0x0B07_0B07),
+)
+
+
 def chatbot_get_public(*, public_id: Any) -> Chatbot:
-    chatbot = (
-        Chatbot.objects.select_related("published_version", "consent_form")
-        .filter(public_id=public_id, is_public=True, archived_at__isnull=True)
-        .first()
-    )
+    try:
+        public_uuid = uuid.UUID(str(public_id))
+    except ValueError:
+        public_uuid = None
+    chatbot = _PUBLIC_CHATBOT.first(public_id=public_uuid) if public_uuid else None
     if chatbot is None:
         raise NotFoundError(code="chatbot.not_found", message="No such chatbot.")
     return chatbot

@@ -3,7 +3,7 @@ import re
 import pytest
 from django.core.files.base import ContentFile
 
-from tenant_apps.chatbots.services import chatbot_update, version_create
+from tenant_apps.chatbots.services import chatbot_archive, chatbot_update, version_create
 from tenant_apps.conversations import delivery, exports, services
 from tenant_apps.conversations.enums import Platform
 from tenant_apps.conversations.models import ChatFile, ChatSession, SessionExport
@@ -184,6 +184,11 @@ def test_public_link_is_404_when_not_public_or_unpublished(team, chatbot, owner,
 
     chatbot_update(chatbot=chatbot, actor=owner, is_public=True)
     assert visitor.get(f"/c/{chatbot.public_id}/").status_code == 404  # no published version yet
+
+    version_create(chatbot=chatbot, actor=owner)
+    assert visitor.get(f"/c/{chatbot.public_id}/", follow=True).status_code == 200
+    chatbot_archive(chatbot=chatbot, actor=owner)
+    assert visitor.get(f"/c/{chatbot.public_id}/").status_code == 404
 
 
 def test_public_session_of_another_visitor_is_404(team, public_bot, client_for):
