@@ -533,7 +533,8 @@ def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal:
         f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 2 workers × 16 threads, Celery "
         f"prefork concurrency {args.worker_concurrency}; PostgreSQL 15, Redis and the load generator on the same "
         f"machine; fake LLM (echo) in its own process. {args.duration:.0f} s per level after {args.warmup} warm-up "
-        f"turns. Product: public link, htmx send + long-polled reply, a new session (page + greeting turn) every "
+        f"turns. Product: public link as the page does it (the send waits for the reply; a pending bubble, if any, "
+        f"long-polls), a new session (page + greeting turn) every "
         f"{args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled every 2 ms). Latencies in "
         "ms; CPU = utime + stime from /proc (load generator and fake LLM not counted); queries counted in-process.",
         "",
