@@ -60,8 +60,9 @@ PRODUCT_ENV = {
     "LOCAL_LLM_MODEL": "fake-model",
 }
 MINIMAL_ENV = {**COMMON, "DJANGO_SETTINGS_MODULE": "bench.minimal.settings", "MINIMAL_REDIS": f"{REDIS}/15"}
-# As infra/dev/Procfile; without the control socket, whose default path another gunicorn (e2e tests) may hold.
-GUNICORN = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "--workers", "2", "--threads", "16"]
+# As infra/dev/Procfile (one web process on a 2-core box that runs everything); without the control socket,
+# whose default path another gunicorn (e2e tests) may hold.
+GUNICORN = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "--workers", "1", "--threads", "32"]
 GUNICORN.append("--no-control-socket")
 CELERY = [sys.executable, "-m", "celery", "-A"]
 CELERY_ARGS = ["worker", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
@@ -530,7 +531,7 @@ def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal:
     lines = [
         f"## Turn path — {date.today()} — {machine}",
         "",
-        f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 2 workers × 16 threads, Celery "
+        f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, Celery "
         f"prefork concurrency {args.worker_concurrency}; PostgreSQL 15, Redis and the load generator on the same "
         f"machine; fake LLM (echo) in its own process. {args.duration:.0f} s per level after {args.warmup} warm-up "
         f"turns. Product: public link as the page does it (the send waits for the reply; a pending bubble, if any, "

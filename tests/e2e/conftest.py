@@ -123,7 +123,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     "--workers",
                     "1",
                     "--threads",
-                    "16",  # as in production: more than CHAT_LONG_POLL_SLOTS (12)
+                    "32",  # as infra/dev/Procfile: more than CHAT_LONG_POLL_SLOTS (24)
                     "--bind",
                     f"127.0.0.1:{port}",
                     "--bind",
