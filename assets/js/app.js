@@ -40,15 +40,21 @@ document.addEventListener("htmx:responseError", (event) => {
   setTimeout(() => div.remove(), 8000);
 });
 
-// The chat composer (data-chat-composer): its send waits for the bot's answer, so the participant's message and a
-// typing indicator are shown at once and replaced by what the server sends back (or removed if the send failed;
-// the text then stays in the box).
+// The chat composer (data-chat-composer): its send waits for the bot's answer, so the participant's message moves
+// from the box into a bubble at once, with a typing indicator, and both are replaced by what the server sends back.
+// If the send fails they are removed and the text goes back into the box.
 document.addEventListener("htmx:beforeRequest", (event) => {
   const form = event.detail.elt;
   if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-chat-composer")) return;
   document.getElementById("empty-hint")?.remove();
-  const text = form.elements.message?.value.trim() ?? "";
+  const box = form.elements.message;
+  const text = box?.value.trim() ?? "";
+  if (box) {
+    form.dataset.sending = box.value; // the request already holds the form's values
+    box.value = "";
+  }
   const files = form.elements.files?.files?.length ?? 0;
+  if (!text && !files) return; // nothing to show: the server answers with what is missing
   const mine = document.createElement("div");
   mine.className = "chat chat-end";
   mine.dataset.optimistic = "";
@@ -64,8 +70,13 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   document.getElementById("messages")?.append(mine, typing);
 });
 document.addEventListener("htmx:afterRequest", (event) => {
-  if (!event.detail.elt.hasAttribute?.("data-chat-composer")) return;
+  const form = event.detail.elt;
+  if (!form.hasAttribute?.("data-chat-composer")) return;
   document.querySelectorAll("#messages [data-optimistic]").forEach((element) => element.remove());
+  const failed = !event.detail.successful || event.detail.xhr.getResponseHeader("HX-Retarget");
+  const box = form.elements.message;
+  if (failed && box && !box.value) box.value = form.dataset.sending ?? "";
+  delete form.dataset.sending;
 });
 
 Alpine.start();

@@ -106,11 +106,13 @@ def session_get(*, external_id: Any) -> ChatSession:
     return session
 
 
-def session_transcript(*, session: ChatSession, include_hidden: bool = False) -> QuerySet[ChatMessage]:
-    qs = session.messages.select_related("trace", "reply_to__trace").prefetch_related(
-        "tags", Prefetch("comments", queryset=MessageComment.objects.select_related("user"))
+def session_transcript(*, session: ChatSession) -> QuerySet[ChatMessage]:
+    """What the review pages show: the visible messages with their traces, tags and comments."""
+    return (
+        session.messages.filter(hidden=False)
+        .select_related("trace", "reply_to__trace")
+        .prefetch_related("tags", Prefetch("comments", queryset=MessageComment.objects.select_related("user")))
     )
-    return qs if include_hidden else qs.filter(hidden=False)
 
 
 def chat_transcript(*, session: ChatSession, with_traces: bool) -> list[ChatMessage]:

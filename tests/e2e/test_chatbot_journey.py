@@ -65,6 +65,7 @@ def test_create_chat_trace_and_publish(page, stack, browser):
     box.fill("Hi from outside")
     box.press("Enter")
     expect(visitor.get_by_text("Hi from outside")).to_be_visible(timeout=1_000)
+    expect(box).to_have_value("")  # moved from the box into the bubble
     expect(visitor.get_by_label("The bot is typing")).to_be_visible()
     expect(visitor.get_by_role("button", name="Send")).to_be_disabled()
     expect(visitor.get_by_test_id("bubble-assistant").last).to_have_text("Hello, visitor!", timeout=20_000)
@@ -73,6 +74,11 @@ def test_create_chat_trace_and_publish(page, stack, browser):
     turn_requests = [url for url in chat_requests if "/send/" in url or "/reply/" in url]
     assert [url.rsplit("/", 2)[-2:] for url in turn_requests] == [["send", "?wait=20"]]  # the turn was one request
     expect(visitor.get_by_test_id("trace-panel")).to_have_count(0)
+    box.fill("   ")  # refused by the server: the error shows and the text stays in the box
+    box.press("Enter")
+    expect(visitor.get_by_text("Write a message first.")).to_be_visible()
+    expect(box).to_have_value("   ")
+    expect(visitor.locator("[data-optimistic]")).to_have_count(0)
     visitor.context.close()
 
     page.get_by_role("link", name="Sessions", exact=True).click()
