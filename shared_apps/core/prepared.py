@@ -18,6 +18,7 @@ one statement, so the end of a turn is one round trip with no ORM compilation an
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -110,6 +111,15 @@ class PreparedQuery(Generic[M]):
 
 def _same(placeholder: Any, value: Any) -> bool:
     return type(placeholder) is type(value) and placeholder == value
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """``value`` as a UUID, or None when it is not one (such an id matches nothing). A PreparedQuery passes its
+    arguments to the database as given, without the conversion an ORM lookup does: callers convert ids first."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------- writes in one go

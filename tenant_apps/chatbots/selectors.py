@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from shared_apps.core.exceptions import NotFoundError
-from shared_apps.core.prepared import PreparedQuery
+from shared_apps.core.prepared import PreparedQuery, as_uuid
 from tenant_apps.chatbots import versioning
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion, ConsentForm
 from tenant_apps.pipelines.models import Pipeline
@@ -44,10 +44,7 @@ _PUBLIC_CHATBOT = PreparedQuery(
 
 
 def chatbot_get_public(*, public_id: Any) -> Chatbot:
-    try:
-        public_uuid = uuid.UUID(str(public_id))
-    except ValueError:
-        public_uuid = None
+    public_uuid = as_uuid(public_id)
     chatbot = _PUBLIC_CHATBOT.first(public_id=public_uuid) if public_uuid else None
     if chatbot is None:
         raise NotFoundError(code="chatbot.not_found", message="No such chatbot.")

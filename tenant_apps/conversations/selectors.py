@@ -11,7 +11,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from shared_apps.core.exceptions import NotFoundError
-from shared_apps.core.prepared import PreparedQuery
+from shared_apps.core.prepared import PreparedQuery, as_uuid
 from tenant_apps.chatbots.models import Chatbot
 from tenant_apps.conversations.enums import Platform, SessionStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, Tag, Trace
@@ -81,14 +81,6 @@ def session_list(*, filters: SessionFilters) -> QuerySet[ChatSession]:
     return qs.order_by("-created_at", "-id")
 
 
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    """``value`` as a UUID, or None when it is not one (such an id matches nothing)."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 _SESSION = PreparedQuery(
     lambda external_id: ChatSession.objects.select_related("chatbot", "version", "participant").filter(
         external_id=external_id
@@ -99,7 +91,7 @@ _SESSION = PreparedQuery(
 
 def session_get(*, external_id: Any) -> ChatSession:
     """A session with its chatbot, version and participant (every in-app chat request starts here)."""
-    session_uuid = _as_uuid(external_id)
+    session_uuid = as_uuid(external_id)
     session = _SESSION.first(external_id=session_uuid) if session_uuid else None
     if session is None:
         raise NotFoundError(code="session.not_found", message="No such session.")
@@ -170,7 +162,7 @@ def message_with_trace(*, session: ChatSession, message_id: int) -> ChatMessage:
 def public_session_get(*, public_id: Any, session_id: Any, identifier: str) -> ChatSession:
     """A public-link session of the visitor ``identifier`` on a public, published chatbot: one query. Its chatbot,
     version and participant load on first use (the send and reply paths rarely need them)."""
-    session_uuid, public_uuid = _as_uuid(session_id), _as_uuid(public_id)
+    session_uuid, public_uuid = as_uuid(session_id), as_uuid(public_id)
     session = None
     if session_uuid and public_uuid:
         session = _PUBLIC_SESSION.first(session_id=session_uuid, identifier=identifier, public_id=public_uuid)
