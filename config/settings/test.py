@@ -1,9 +1,13 @@
 """Test runs: fast hashing, real PostgreSQL schemas and real Redis.
 
-Each pytest-xdist worker gets its own Redis database number, so brokers, caches and locks never collide.
+Each pytest-xdist worker gets its own Redis database number, so brokers, caches and locks never collide. Two
+checkouts can test at once on one machine: the test database is named after the checkout's path, and the test
+command (infra/dev/test.sh) gives each run a Redis server of its own (``TEST_REDIS_SERVER``).
 """
 
+import hashlib
 import os
+from pathlib import Path
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _index = int(_worker[2:]) if _worker[2:].isdigit() else 0
@@ -11,6 +15,8 @@ os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
 # TEST_REDIS_SERVER lets parallel checkouts use separate Redis servers (brokers must not be shared).
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379") + f"/{9 + _index}"
 os.environ["CACHE_KEY_PREFIX"] = f"cstest{_index}"
+_checkout = hashlib.sha1(str(Path(__file__).resolve().parents[2]).encode()).hexdigest()[:8]
+os.environ.setdefault("TEST_DATABASE_NAME", f"test_chatstudio_{_checkout}")  # xdist adds _gw0, _gw1, ...
 
 from config.settings.base import *  # noqa: E402
 
@@ -24,6 +30,5 @@ LOGGING["root"]["level"] = "WARNING"
 TEAM_CACHE_CHECK_SECONDS = 0  # tests see invalidations at once
 
 import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="chatstudio-test-media-"))  # uploads and exports never land in the checkout

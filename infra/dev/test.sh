@@ -5,8 +5,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 "$ROOT/infra/dev/setup.sh" --browser
 "$ROOT/infra/dev/services.sh" start
-trap '"$ROOT/infra/dev/services.sh" stop' EXIT
-export DATABASE_URL
+# This run's own Redis server (brokers, caches and locks of two checkouts testing at once never mix); the test
+# database is named after the checkout (config/settings/test.py) and e2e databases after the process.
+command -v redis-server >/dev/null || apt_install redis-server
+TEST_REDIS_PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+TEST_REDIS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/chatstudio-test-redis.XXXXXX")"
+redis-server --bind 127.0.0.1 --port "$TEST_REDIS_PORT" --daemonize yes --pidfile "$TEST_REDIS_DIR/redis.pid" \
+  --dir "$TEST_REDIS_DIR" --save '' --appendonly no --logfile "$TEST_REDIS_DIR/redis.log"
+for _ in $(seq 100); do redis-cli -p "$TEST_REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+stop_all() {
+  [ -f "$TEST_REDIS_DIR/redis.pid" ] && kill "$(cat "$TEST_REDIS_DIR/redis.pid")" 2>/dev/null || true
+  rm -rf "$TEST_REDIS_DIR"
+  "$ROOT/infra/dev/services.sh" stop
+}
+trap stop_all EXIT
+export DATABASE_URL TEST_REDIS_SERVER="redis://127.0.0.1:$TEST_REDIS_PORT"
 say "ruff (lint + format)"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .

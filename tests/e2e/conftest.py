@@ -67,7 +67,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_http(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+def _wait_http(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+    """Until ``url`` answers 200: a generous ceiling, since a busy machine can take long to boot the stack."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -128,6 +129,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     f"127.0.0.1:{port}",
                     "--bind",
                     f"[::1]:{port}",
+                    "--no-control-socket",  # its default path is shared by every run on the machine
                 ],
                 cwd=ROOT,
                 env=env,
@@ -167,7 +169,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process.terminate()
         for process in processes:
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
         fake_llm.stop()
@@ -192,7 +194,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(60_000)  # a ceiling for busy machines; waits end as soon as the condition holds
     page = context.new_page()
     yield page
     context.close()

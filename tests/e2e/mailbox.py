@@ -28,7 +28,7 @@ def text_of(message: Message) -> str:
     return ""
 
 
-def wait_for_link(mail_dir: Path, *, to: str, pattern: str, timeout: float = 15) -> str:
+def wait_for_link(mail_dir: Path, *, to: str, pattern: str, timeout: float = 60) -> str:
     """The first URL matching ``pattern`` in a message to ``to`` (waits for the message to arrive)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -29,7 +29,7 @@ def test_create_chat_trace_and_publish(page, stack, browser):
     composer.press("Enter")
 
     assistant = page.get_by_test_id("bubble-assistant").last
-    expect(assistant).to_have_text("Echo: Where should I go this weekend?", timeout=20_000)
+    expect(assistant).to_have_text("Echo: Where should I go this weekend?", timeout=60_000)
     expect(composer).to_have_value("")
     trace = page.get_by_test_id("trace")
     expect(trace).to_contain_text("Success")
@@ -38,7 +38,7 @@ def test_create_chat_trace_and_publish(page, stack, browser):
 
     composer.fill("And the week after?")
     composer.press("Enter")
-    expect(page.get_by_test_id("bubble-assistant").last).to_have_text("Echo: And the week after?", timeout=20_000)
+    expect(page.get_by_test_id("bubble-assistant").last).to_have_text("Echo: And the week after?", timeout=60_000)
     history = stack.fake_llm.last_request.json["messages"]
     assert [m["role"] for m in history] == ["system", "user", "assistant", "user"]
 
@@ -60,15 +60,16 @@ def test_create_chat_trace_and_publish(page, stack, browser):
     visitor.goto(stack.url(public_url, team="demo"))
     chat_requests: list[str] = []
     visitor.on("request", lambda request: chat_requests.append(request.url))
-    stack.fake_llm.reply("Hello, visitor!", delay=1.5)  # a slow answer: the page shows the message meanwhile
+    stack.fake_llm.reply("Hello, visitor!", delay=4)  # a slow answer: the page shows the message meanwhile
     box = visitor.get_by_label("Message")
     box.fill("Hi from outside")
     box.press("Enter")
-    expect(visitor.get_by_text("Hi from outside")).to_be_visible(timeout=1_000)
+    expect(visitor.get_by_text("Hi from outside")).to_be_visible()
+    expect(visitor.get_by_test_id("bubble-assistant")).to_have_count(0)  # shown before the reply, not with it
     expect(box).to_have_value("")  # moved from the box into the bubble
     expect(visitor.get_by_label("The bot is typing")).to_be_visible()
     expect(visitor.get_by_role("button", name="Send")).to_be_disabled()
-    expect(visitor.get_by_test_id("bubble-assistant").last).to_have_text("Hello, visitor!", timeout=20_000)
+    expect(visitor.get_by_test_id("bubble-assistant").last).to_have_text("Hello, visitor!", timeout=60_000)
     expect(visitor.get_by_label("The bot is typing")).to_have_count(0)
     expect(visitor.get_by_text("Hi from outside")).to_have_count(1)  # the server's bubble replaced the page's own
     turn_requests = [url for url in chat_requests if "/send/" in url or "/reply/" in url]

@@ -15,7 +15,7 @@ PASSWORD = "journey-pass-12345"
 
 def test_signup_invite_accept_remove_journey(browser, stack):
     founder = browser.new_context(viewport={"width": 1280, "height": 860})
-    founder.set_default_timeout(15_000)
+    founder.set_default_timeout(60_000)
     page = founder.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
     setup_pages = []
@@ -57,7 +57,7 @@ def test_signup_invite_accept_remove_journey(browser, stack):
     # The colleague accepts in a fresh browser: signs up through the invitation, no second verification.
     accept = wait_for_link(stack.mail_dir, to=GUEST, pattern=r"http://localhost:\d+/invitations/\S+/")
     guest = browser.new_context(viewport={"width": 1280, "height": 860})
-    guest.set_default_timeout(15_000)
+    guest.set_default_timeout(60_000)
     guest_page = guest.new_page()
     guest_page.goto(accept)
     assert "Join Journey Co" in guest_page.get_by_test_id("invitation-card").inner_text()
