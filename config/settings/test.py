@@ -15,7 +15,7 @@ os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
 # TEST_REDIS_SERVER lets parallel checkouts use separate Redis servers (brokers must not be shared).
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379") + f"/{9 + _index}"
 os.environ["CACHE_KEY_PREFIX"] = f"cstest{_index}"
-_checkout = hashlib.sha1(str(Path(__file__).resolve().parents[2]).encode()).hexdigest()[:8]
+_checkout = hashlib.sha256(str(Path(__file__).resolve().parents[2]).encode()).hexdigest()[:8]
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_chatstudio_{_checkout}")  # xdist adds _gw0, _gw1, ...
 
 from config.settings.base import *  # noqa: E402
