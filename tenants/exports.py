@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from tenants.db import connection
+from shared_apps.core.db import connection
 from tenants.provisioning import ProvisioningError, quote_schema
 
 _CHUNK = 256 * 1024

@@ -20,11 +20,11 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from shared_apps.accounts.models import User
+from shared_apps.core.db import connection
 from shared_apps.core.ratelimit import rate_limit_enforce
 from tenants import exports, provisioning
 from tenants.audit import team_audit
 from tenants.context import public_context, tenant_context
-from tenants.db import connection
 from tenants.enums import ExportStatus, Role, TeamStatus
 from tenants.exceptions import (
     InvalidStateError,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from config.celery import Queue, app
+from shared_apps.core.db import connection
 from tenants import services
 from tenants.context import tenant_context
-from tenants.db import connection
 from tenants.models import Team
 
 

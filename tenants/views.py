@@ -1,4 +1,5 @@
-"""Team-host pages of the tenancy core: home, members, invitations and team settings (htmx).
+"""Pages of the tenancy core: the health check (apex and team hosts), and on team hosts members, invitations and
+team settings (htmx).
 
 Who may open each view is declared on it (``@members(Role.X)``) and enforced by ``TeamMemberMiddleware``; the
 matrix is docs/permissions.md. Objects are always looked up within ``request.tenant``, so another team's ids
@@ -12,15 +13,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from shared_apps.accounts.models import User
+from shared_apps.core.db import connection
 from shared_apps.core.exceptions import ApplicationError
 from tenants import exports, selectors, services
-from tenants.access import members
+from tenants.access import members, open_access
 from tenants.enums import ExportStatus, Role
 from tenants.forms import InvitationForm, RoleForm, TeamDeleteForm, TeamRenameForm, role_choices
 from tenants.models import Membership, Team
@@ -41,6 +43,15 @@ def _membership(request: HttpRequest) -> Membership:
 
 def _htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+@open_access
+def health_view(request: HttpRequest) -> JsonResponse:
+    """Liveness + database check for load balancers (answers on the apex and on every team host: the tenancy
+    middleware has resolved the host by the time it runs, so a 200 also says host resolution works)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
 
 
 # ------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from shared_apps.core.db import connection
 from tenant_apps.conversations.enums import ExportStatus
 from tenant_apps.conversations.models import ChatMessage, SessionExport
 from tenant_apps.conversations.selectors import SessionFilters, session_list
-from tenants.db import connection
 
 logger = logging.getLogger(__name__)
 

@@ -209,7 +209,7 @@ class HistoryMessage(models.Model):
 
 
 def _chat_file_path(instance: ChatFile, filename: str) -> str:
-    from tenants.db import connection
+    from shared_apps.core.db import connection
 
     # The schema name keeps teams' files apart on shared storage; the random part makes names unguessable.
     return f"chat-files/{connection.schema_name}/{instance.session.external_id}/{uuid.uuid4().hex}/{filename}"

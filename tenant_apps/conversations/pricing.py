@@ -6,9 +6,9 @@ import time
 from decimal import Decimal
 
 from shared_apps.catalog.selectors import ModelPrices, model_prices
+from shared_apps.core.db import connection
 from tenant_apps.pipelines.engine.state import ModelUsage
 from tenant_apps.providers.selectors import llm_provider_type
-from tenants.db import connection
 
 MILLION = Decimal(1_000_000)
 TTL_SECONDS = 300.0

@@ -7,12 +7,12 @@ from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
+from shared_apps.core.db import connection
 from tenant_apps.pipelines.engine.executor import CompiledPipeline, compile_graph
 from tenant_apps.pipelines.exceptions import PipelineNotFoundError
 from tenant_apps.pipelines.graph import GraphError
 from tenant_apps.pipelines.models import Pipeline
 from tenant_apps.pipelines.nodes import NODE_TYPES
-from tenants.db import connection
 
 PALETTE_ORDER = [
     "start",

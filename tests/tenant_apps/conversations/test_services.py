@@ -423,8 +423,8 @@ def test_stuck_turns_are_enqueued_again_and_then_answered_once(member_session, f
 
 
 def test_stuck_turn_sweep_fans_out_one_task_per_active_team(team_a, team_b, monkeypatch):
+    from shared_apps.core.db import connection
     from tenant_apps.conversations import tasks
-    from tenants.db import connection
 
     schemas = []
     monkeypatch.setattr(tasks.turns_requeue_task, "delay", lambda: schemas.append(connection.schema_name))
