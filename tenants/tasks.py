@@ -1,4 +1,5 @@
-"""Celery adapters for team lifecycle work. Each task calls one service."""
+"""Celery adapters for team lifecycle work. Each task calls one function of ``tenants.lifecycle`` or
+``tenants.exports``, which never enqueue a task (the services that enqueue these import this module)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from config.celery import Queue, app
 from shared_apps.core.db import connection
-from tenants import services
+from tenants import exports, lifecycle
 from tenants.context import tenant_context
 from tenants.models import Team
 
@@ -14,7 +15,7 @@ from tenants.models import Team
 @app.task(queue=Queue.MAINTENANCE, acks_late=True)
 def team_provision_task(*, team_id: int) -> str:
     """Build a new team's schema (runs in public). Idempotent: a second delivery finds the team active."""
-    return services.team_provision(team_id=team_id).status
+    return lifecycle.team_provision(team_id=team_id).status
 
 
 @app.task(queue=Queue.MAINTENANCE, acks_late=True)
@@ -22,13 +23,13 @@ def team_delete_task(*, team_id: int) -> None:
     """Drop a team's schema and rows after a confirmed deletion (runs in public)."""
     team = Team.objects.filter(pk=team_id).first()
     if team is not None:
-        services.team_delete(team=team)
+        lifecycle.team_delete(team=team)
 
 
 @app.task(queue=Queue.MAINTENANCE, acks_late=True)
 def team_export_task(*, export_id: int) -> str:
     """Archive a team's schema (``pg_dump -n``, gzip) for download. Idempotent: a finished export is kept."""
-    return services.team_export_run(export_id=export_id).status
+    return exports.team_export_run(export_id=export_id).status
 
 
 def enqueue_for_each_active_team(task: Any) -> int:

@@ -21,11 +21,15 @@ from django_htmx.http import HttpResponseClientRedirect
 from shared_apps.accounts.models import User
 from shared_apps.core.db import connection
 from shared_apps.core.exceptions import ApplicationError
-from tenants import exports, selectors, services
+from tenants import exports, selectors
 from tenants.access import members, open_access
 from tenants.enums import ExportStatus, Role
 from tenants.forms import InvitationForm, RoleForm, TeamDeleteForm, TeamRenameForm, role_choices
 from tenants.models import Membership, Team
+from tenants.services.exports import team_export_request
+from tenants.services.invitations import invitation_create, invitation_resend, invitation_revoke
+from tenants.services.members import membership_remove, membership_role_change
+from tenants.services.teams import team_delete_request, team_rename
 from tenants.urls import apex_url
 
 
@@ -109,7 +113,7 @@ def member_role_view(request: HttpRequest, membership_id: int) -> HttpResponse:
         error = "Choose a valid role."
     else:
         try:
-            membership = services.membership_role_change(
+            membership = membership_role_change(
                 membership=membership, role=Role(form.cleaned_data["role"]), actor=_user(request)
             )
         except ApplicationError as exc:
@@ -131,7 +135,7 @@ def member_remove_view(request: HttpRequest, membership_id: int) -> HttpResponse
     if membership.user_id == request.user.pk:
         return member_leave_view(request)
     try:
-        services.membership_remove(membership=membership, actor=_user(request))
+        membership_remove(membership=membership, actor=_user(request))
     except ApplicationError as exc:
         if _htmx(request):
             return render(request, "tenants/_member_row.html", _member_row_context(request, membership, exc.message))
@@ -148,7 +152,7 @@ def member_remove_view(request: HttpRequest, membership_id: int) -> HttpResponse
 def member_leave_view(request: HttpRequest) -> HttpResponse:
     """Any member may leave (the last owner may not)."""
     try:
-        services.membership_remove(membership=_membership(request), actor=_user(request))
+        membership_remove(membership=_membership(request), actor=_user(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
         if _htmx(request):
@@ -186,7 +190,7 @@ def invitation_list_view(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST, actor_role=actor.role_enum)
     if form.is_valid():
         try:
-            invitation = services.invitation_create(
+            invitation = invitation_create(
                 team=_team(request),
                 email=form.cleaned_data["email"],
                 role=Role(form.cleaned_data["role"]),
@@ -216,7 +220,7 @@ def _invitation_or_404(request: HttpRequest, invitation_id: int) -> Any:
 def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = _invitation_or_404(request, invitation_id)
     try:
-        services.invitation_resend(invitation=invitation, actor=_user(request))
+        invitation_resend(invitation=invitation, actor=_user(request))
         messages.success(request, f"A new link was sent to {invitation.email}.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -230,7 +234,7 @@ def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResp
 def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = _invitation_or_404(request, invitation_id)
     try:
-        services.invitation_revoke(invitation=invitation, actor=_user(request))
+        invitation_revoke(invitation=invitation, actor=_user(request))
         messages.success(request, f"The invitation for {invitation.email} was revoked.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -268,7 +272,7 @@ def team_rename_view(request: HttpRequest) -> HttpResponse:
     form = TeamRenameForm(request.POST)
     if form.is_valid():
         try:
-            services.team_rename(team=_team(request), name=form.cleaned_data["name"], actor=_user(request))
+            team_rename(team=_team(request), name=form.cleaned_data["name"], actor=_user(request))
         except ApplicationError as exc:
             form.add_error("name", exc.message)
     if form.errors:
@@ -284,9 +288,7 @@ def team_delete_view(request: HttpRequest) -> HttpResponse:
     form = TeamDeleteForm(request.POST)
     if form.is_valid():
         try:
-            services.team_delete_request(
-                team=team, actor=_user(request), confirm_slug=form.cleaned_data["confirm_slug"]
-            )
+            team_delete_request(team=team, actor=_user(request), confirm_slug=form.cleaned_data["confirm_slug"])
         except ApplicationError as exc:
             form.add_error("confirm_slug", exc.message)
     if form.errors:
@@ -298,7 +300,7 @@ def team_delete_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def team_export_create_view(request: HttpRequest) -> HttpResponse:
     try:
-        export, created = services.team_export_request(team=_team(request), actor=_user(request))
+        export, created = team_export_request(team=_team(request), actor=_user(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
         created = False

@@ -22,12 +22,13 @@ from shared_apps.accounts import handoff
 from shared_apps.accounts.forms import SignupForm, TeamCreateForm
 from shared_apps.core.exceptions import ApplicationError, RateLimitedError
 from shared_apps.core.ratelimit import client_ip, rate_limit_enforce, rate_limit_hit
-from tenants import selectors, services
+from tenants import selectors
 from tenants.access import members, open_access
 from tenants.enums import Role, TeamStatus
 from tenants.exceptions import TeamSlugError
 from tenants.models import Invitation, Membership, Team
 from tenants.selectors import membership_for, team_get_by_slug, team_list_for_user
+from tenants.services import invitations, teams
 from tenants.urls import apex_url, team_url
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def subdomain_check_view(request: HttpRequest) -> HttpResponse:
         context.update(ok=None, message="")
     else:
         try:
-            context.update(ok=True, slug=services.slug_validate(value), message="")
+            context.update(ok=True, slug=teams.slug_validate(value), message="")
         except TeamSlugError as exc:
             context.update(ok=False, message=exc.message)
     return render(request, "accounts/_subdomain_status.html", context)
@@ -154,7 +155,7 @@ _NOTICES = {"deleted": "The team “{}” was deleted.", "left": "You left the t
 def team_list_view(request: HttpRequest) -> HttpResponse:
     """The team picker, always (the "Switch team" link, and where leaving or deleting a team lands)."""
     done, slug = request.GET.get("done", ""), request.GET.get("team", "")
-    if done in _NOTICES and services.SLUG_RE.match(slug):
+    if done in _NOTICES and teams.SLUG_RE.match(slug):
         messages.info(request, _NOTICES[done].format(slug))
     return _picker(request)
 
@@ -165,7 +166,7 @@ def team_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             rate_limit_enforce(scope="team.create", ident=str(_user_id(request)))
-            team = services.team_create(
+            team = teams.team_create(
                 name=form.cleaned_data["organisation"],
                 slug=form.cleaned_data["subdomain"],
                 owner=request.user,  # type: ignore[arg-type]
@@ -217,7 +218,7 @@ def team_setup_retry_view(request: HttpRequest, slug: str) -> HttpResponse:
     if membership.role_enum != Role.OWNER:
         raise Http404("No such team")
     try:
-        services.team_provision_retry(team=team, actor=request.user)  # type: ignore[arg-type]
+        teams.team_provision_retry(team=team, actor=request.user)  # type: ignore[arg-type]
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("accounts:team_setup", slug=team.slug)
@@ -279,7 +280,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation_accept.html", context)
     if request.method == "POST":
         try:
-            membership = services.invitation_accept(invitation=invitation, user=user)  # type: ignore[arg-type]
+            membership = invitations.invitation_accept(invitation=invitation, user=user)  # type: ignore[arg-type]
         except ApplicationError as exc:
             context["error"] = exc.message
             return render(request, "accounts/invitation_accept.html", context, status=exc.status_code)

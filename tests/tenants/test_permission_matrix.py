@@ -76,7 +76,7 @@ def objects(team_a, make_member, settings, tmp_path):
     from tenants.context import tenant_context
     from tenants.enums import ExportStatus
     from tenants.models import Membership, TeamExport
-    from tenants.services import invitation_create
+    from tenants.services.invitations import invitation_create
 
     settings.TEAM_EXPORT_ROOT = str(tmp_path)
     owner = make_member(team_a, Role.OWNER, email="the-owner@example.com")
