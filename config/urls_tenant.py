@@ -2,11 +2,11 @@
 
 from django.urls import include, path
 
-from tenant_apps.conversations import views as conversation_views
+from tenant_apps.analytics import views as analytics_views
 from tenants import views as tenant_views
 
 urlpatterns = [
-    path("", conversation_views.team_home_view, name="team_home"),
+    path("", analytics_views.team_home_view, name="team_home"),
     path("", include("shared_apps.accounts.urls_team")),
     path("", include("tenants.urls_team")),
     path("settings/api-keys/", include("tenant_apps.api.urls")),
