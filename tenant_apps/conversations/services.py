@@ -27,7 +27,7 @@ from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError
 from shared_apps.core.prepared import PreparedQuery, insert, update, write_together
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
-from tenant_apps.conversations import delivery, pricing
+from tenant_apps.conversations import delivery
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TraceStatus, TurnStatus
 from tenant_apps.conversations.history import DbHistoryStore
 from tenant_apps.conversations.models import (
@@ -41,8 +41,10 @@ from tenant_apps.conversations.models import (
     Trace,
 )
 from tenant_apps.pipelines import services as pipeline_services
+from tenant_apps.pipelines.adapters import run_context
 from tenant_apps.pipelines.engine.context import Attachment, ParticipantInfo, RunContext
 from tenant_apps.pipelines.engine.result import RunResult
+from tenant_apps.providers.llm import pricing
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +246,7 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
     config = bot_config(chatbot=session.chatbot, version=session.version)
     data_id: int | None = message.participant_data_id  # type: ignore[attr-defined]
     history = DbHistoryStore(session=session, before_message_id=message.pk)
-    context = RunContext(
+    context = run_context(
         input_text=message.content,
         attachments=[Attachment(**_attachment_fields(a)) for a in message.attachments],
         participant_data=message.participant_data or {},  # type: ignore[attr-defined]
@@ -388,7 +390,9 @@ def _turn_store(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cached_tokens=usage.cached_tokens,
-        cost=sum((pricing.cost_of(u) for u in result.usage), Decimal(0)),
+        cost=sum(
+            (pricing.cost_of(provider_id=u.provider_id, model=u.model, usage=u.usage) for u in result.usage), Decimal(0)
+        ),
         error=""
         if ok
         else f"{result.error.label or result.error.node_id}: {result.error.message}"

@@ -96,6 +96,18 @@ def parse_graph(document: Any) -> GraphSpec:
     return GraphSpec.model_validate(document)
 
 
+def pipeline_validate(*, graph: Any) -> list[GraphError]:
+    """Every error in ``graph`` (a stored or submitted document), each with its node or edge. [] means runnable."""
+    try:
+        spec = parse_graph(graph)
+    except ValidationError as exc:
+        return [
+            GraphError("graph.bad_shape", f"{'.'.join(str(p) for p in error['loc']) or 'graph'}: {error['msg']}")
+            for error in exc.errors(include_url=False)
+        ]
+    return check_graph(spec).errors
+
+
 def check_graph(spec: GraphSpec) -> CheckedGraph:
     errors: list[GraphError] = []
     nodes: dict[str, NodeSpec] = {}

@@ -315,7 +315,7 @@ def test_turn_store_is_all_or_nothing(member_session, fake_llm, monkeypatch):
     neither the message's status nor the session moved."""
     message = services.message_receive(session=member_session, content="hi")
     activity = ChatSession.objects.get(pk=member_session.pk).last_activity_at
-    monkeypatch.setattr(services.pricing, "cost_of", lambda usage: Decimal("1e12"))
+    monkeypatch.setattr(services.pricing, "cost_of", lambda **usage: Decimal("1e12"))
 
     with pytest.raises(DataError):
         services.turn_process(message_id=message.pk)

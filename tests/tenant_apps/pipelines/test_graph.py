@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenant_apps.pipelines.services import pipeline_validate
+from tenant_apps.pipelines.graph import pipeline_validate
 from tests.factories.pipelines import LLM, chain, edge, graph, llm, node
 
 
