@@ -12,13 +12,13 @@ from tenants.context import tenant_context
 from tenants.models import Team
 
 
-@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+@app.task(name="tenants.tasks.team_provision_task", queue=Queue.MAINTENANCE, acks_late=True)
 def team_provision_task(*, team_id: int) -> str:
     """Build a new team's schema (runs in public). Idempotent: a second delivery finds the team active."""
     return lifecycle.team_provision(team_id=team_id).status
 
 
-@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+@app.task(name="tenants.tasks.team_delete_task", queue=Queue.MAINTENANCE, acks_late=True)
 def team_delete_task(*, team_id: int) -> None:
     """Drop a team's schema and rows after a confirmed deletion (runs in public)."""
     team = Team.objects.filter(pk=team_id).first()
@@ -26,7 +26,7 @@ def team_delete_task(*, team_id: int) -> None:
         lifecycle.team_delete(team=team)
 
 
-@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+@app.task(name="tenants.tasks.team_export_task", queue=Queue.MAINTENANCE, acks_late=True)
 def team_export_task(*, export_id: int) -> str:
     """Archive a team's schema (``pg_dump -n``, gzip) for download. Idempotent: a finished export is kept."""
     return exports.team_export_run(export_id=export_id).status
@@ -42,13 +42,13 @@ def enqueue_for_each_active_team(task: Any) -> int:
     return count
 
 
-@app.task(queue=Queue.MAINTENANCE)
+@app.task(name="tenants.tasks.team_storage_refresh_dispatch_task", queue=Queue.MAINTENANCE)
 def team_storage_refresh_dispatch_task() -> int:
     """Beat entry point (public): one storage refresh per active team, each in its own schema."""
     return enqueue_for_each_active_team(team_storage_refresh_task)
 
 
-@app.task(queue=Queue.MAINTENANCE)
+@app.task(name="tenants.tasks.team_storage_refresh_task", queue=Queue.MAINTENANCE)
 def team_storage_refresh_task() -> int:
     """Record how many bytes the current team's schema occupies (runs in the team's schema)."""
     schema = connection.schema_name

@@ -11,6 +11,7 @@ from tenants.tasks import enqueue_for_each_active_team
 
 
 @app.task(
+    name="tenant_apps.conversations.tasks.turn_process_task",
     bind=True,
     queue=Queue.CHAT,
     acks_late=True,
@@ -26,19 +27,19 @@ def turn_process_task(self: Any, *, message_id: int) -> None:
     services.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
 
 
-@app.task(queue=Queue.MAINTENANCE)
+@app.task(name="tenant_apps.conversations.tasks.turns_requeue_dispatch_task", queue=Queue.MAINTENANCE)
 def turns_requeue_dispatch_task() -> int:
     """Beat entry point (public): one sweep for stuck turns per active team, each in its own schema."""
     return enqueue_for_each_active_team(turns_requeue_task)
 
 
-@app.task(queue=Queue.MAINTENANCE)
+@app.task(name="tenant_apps.conversations.tasks.turns_requeue_task", queue=Queue.MAINTENANCE)
 def turns_requeue_task() -> int:
     """Re-enqueue the current team's turns whose enqueue or worker was lost (see services.turns_requeue_stuck)."""
     return services.turns_requeue_stuck()
 
 
-@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+@app.task(name="tenant_apps.conversations.tasks.session_export_task", queue=Queue.MAINTENANCE, acks_late=True)
 def session_export_task(*, export_id: int) -> None:
     """Write the CSV of an export's filtered sessions, updating its progress as it goes."""
     exports.export_run(export_id=export_id)
