@@ -39,7 +39,7 @@ _PUBLIC_CHATBOT = PreparedQuery(
     lambda public_id: Chatbot.objects.select_related("published_version", "consent_form").filter(
         public_id=public_id, is_public=True, archived_at__isnull=True
     )[:1],
-    public_id=uuid.UUID(int=0x0B07_0B07),
+    public_id=uuid.UUID,
 )
 
 

@@ -216,9 +216,14 @@ def _chat_file_path(instance: ChatFile, filename: str) -> str:
 
 
 class ChatFile(models.Model):
-    """A file a participant sent with a message (when the chatbot allows uploads)."""
+    """A file a participant sent with a message (when the chatbot allows uploads).
+
+    Stored in the message's own transaction (``ingress``), or uploaded first and attached by the message that names
+    it (the widget's upload, then ``attachment_ids``): ``message`` is empty only in between.
+    """
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="files")
+    message = models.ForeignKey(ChatMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
     name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=120)
     size = models.PositiveIntegerField()

@@ -1,4 +1,5 @@
-"""Celery adapters for conversations."""
+"""Celery adapters for conversations: each calls ``turns`` or ``exports``, which never enqueue a task (``ingress``
+and ``services`` enqueue these after commit)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from config.celery import Queue, app
 from shared_apps.core.exceptions import RetryableProviderError
-from tenant_apps.conversations import exports, services
+from tenant_apps.conversations import exports, turns
 from tenants.tasks import enqueue_for_each_active_team
 
 
@@ -24,7 +25,7 @@ from tenants.tasks import enqueue_for_each_active_team
 def turn_process_task(self: Any, *, message_id: int) -> None:
     """Answer one participant message (in the schema stamped on the task). Redeliveries never double-reply;
     a passing provider failure is retried with backoff, and the last attempt answers with an apology."""
-    services.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+    turns.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
 
 
 @app.task(name="tenant_apps.conversations.tasks.turns_requeue_dispatch_task", queue=Queue.MAINTENANCE)
@@ -35,8 +36,8 @@ def turns_requeue_dispatch_task() -> int:
 
 @app.task(name="tenant_apps.conversations.tasks.turns_requeue_task", queue=Queue.MAINTENANCE)
 def turns_requeue_task() -> int:
-    """Re-enqueue the current team's turns whose enqueue or worker was lost (see services.turns_requeue_stuck)."""
-    return services.turns_requeue_stuck()
+    """Re-enqueue the current team's turns whose enqueue or worker was lost (see turns.turns_requeue_stuck)."""
+    return turns.turns_requeue_stuck(enqueue=lambda message_id: turn_process_task.delay(message_id=message_id))
 
 
 @app.task(name="tenant_apps.conversations.tasks.session_export_task", queue=Queue.MAINTENANCE, acks_late=True)

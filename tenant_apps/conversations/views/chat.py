@@ -12,7 +12,7 @@ from django.shortcuts import render
 
 from shared_apps.core.exceptions import ApplicationError, NotFoundError
 from tenant_apps.chatbots import selectors as chatbot_selectors
-from tenant_apps.conversations import delivery, selectors, services, uploads
+from tenant_apps.conversations import delivery, ingress, selectors, uploads
 from tenant_apps.conversations.enums import SessionStatus, TurnStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession
 
@@ -53,11 +53,9 @@ def send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base: 
     starts before the turn is enqueued, so no reply can come unseen and nothing is looked up before one comes."""
     reply = None
     with delivery.reply_watch(session=session, timeout=_wait_seconds(request)) as watch:
+        inbound = ingress.Inbound(text=request.POST.get("message", ""), files=request.FILES.getlist("files"))
         try:
-            attachments = uploads.attachments_store(session=session, uploads=request.FILES.getlist("files"))
-            message = services.message_receive(
-                session=session, content=request.POST.get("message", ""), attachments=attachments
-            )
+            message = ingress.message_receive(session=session, inbound=inbound).message
         except ApplicationError as exc:
             response = render(request, "conversations/partials/_chat_error.html", {"error": exc.message})
             response["HX-Retarget"] = "#composer-state"

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from shared_apps.core.exceptions import ApplicationError
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
-from tenant_apps.conversations import selectors, services
+from tenant_apps.conversations import ingress, selectors, services
 from tenant_apps.conversations.enums import Platform
 from tenant_apps.conversations.models import ChatSession
 from tenant_apps.conversations.views import chat
@@ -26,10 +26,14 @@ def chat_start_view(request: HttpRequest, chatbot_id: int) -> HttpResponse:
     """Open a new in-app session on the working copy or on ``?version=N``."""
     chatbot = or_404(chatbot_selectors.chatbot_get, chatbot_id=chatbot_id)
     version = _pick_version(chatbot, request.GET.get("version", "working"))
-    participant = services.participant_for_member(user=request.user)
     try:
-        session = services.session_start(
-            chatbot=chatbot, version=version, participant=participant, platform=Platform.WEB, started_by=request.user
+        session, _ = ingress.session_open(
+            chatbot=chatbot,
+            participant=ingress.participant_resolve(ingress.ParticipantRef.member(request.user)),
+            platform=Platform.WEB,
+            version=version,
+            resume=False,
+            started_by=request.user,
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -89,15 +93,11 @@ def chat_consent_view(request: HttpRequest, session_id: uuid.UUID) -> HttpRespon
 @members(Role.EDITOR)
 @require_POST
 def chat_new_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
-    """End this session and start a fresh one on the same version."""
+    """End this session and start a fresh one on the same version (both or neither)."""
     session = _member_session(session_id)
-    services.session_end(session=session)
-    version = session.version
-    new = services.session_start(
-        chatbot=session.chatbot,
-        version=version,
-        participant=session.participant,
-        platform=Platform.WEB,
-        started_by=request.user,
-    )
+    try:
+        new = services.session_restart(session=session, started_by=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("conversations:chat", session_id=session.external_id)
     return redirect("conversations:chat", session_id=new.external_id)

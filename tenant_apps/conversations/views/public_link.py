@@ -5,7 +5,6 @@ panel. The browser's session cookie remembers which anonymous participant it is 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.chatbots.models import Chatbot
-from tenant_apps.conversations import selectors, services
-from tenant_apps.conversations.enums import Platform, SessionStatus
+from tenant_apps.conversations import ingress, selectors, services
+from tenant_apps.conversations.enums import Platform
 from tenant_apps.conversations.models import ChatSession
 from tenant_apps.conversations.views import chat
 from tenant_apps.conversations.views.chat import or_404
@@ -28,13 +27,13 @@ def _visitor_identifier(request: HttpRequest, public_id: uuid.UUID) -> str | Non
     return request.session.get(_PUBLIC_KEY, {}).get(str(public_id))
 
 
-def _public_participant(request: HttpRequest, chatbot: Chatbot) -> Any:
-    """The anonymous participant this browser is for ``chatbot``, made on the first visit."""
+def _visitor(request: HttpRequest, chatbot: Chatbot) -> ingress.ParticipantRef:
+    """The anonymous participant this browser is for ``chatbot`` (a new identifier on the first visit)."""
     identifier = _visitor_identifier(request, chatbot.public_id)
     if identifier is None:
         identifier = f"anon:{uuid.uuid4()}"
         request.session[_PUBLIC_KEY] = {**request.session.get(_PUBLIC_KEY, {}), str(chatbot.public_id): identifier}
-    return services.participant_get_or_create(platform=Platform.PUBLIC_LINK, identifier=identifier)
+    return ingress.ParticipantRef(platform=Platform.PUBLIC_LINK, identifier=identifier)
 
 
 def _public_chatbot(public_id: uuid.UUID) -> Chatbot:
@@ -60,23 +59,15 @@ def _public_base(public_id: uuid.UUID, session: ChatSession) -> str:
 def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Anyone with the link chats with the published version; the latest open session is resumed."""
     chatbot = _public_chatbot(public_id)
-    participant = _public_participant(request, chatbot)
-    session = None
-    if request.GET.get("new") != "1":
-        session = (
-            ChatSession.objects.filter(chatbot=chatbot, participant=participant, platform=Platform.PUBLIC_LINK)
-            .exclude(status=SessionStatus.ENDED)
-            .order_by("-created_at")
-            .first()
-        )
-    if session is None:
-        session = services.session_start(
-            chatbot=chatbot, version=chatbot.published_version, participant=participant, platform=Platform.PUBLIC_LINK
-        )
+    session, started = ingress.session_open(
+        chatbot=chatbot,
+        participant=ingress.participant_resolve(_visitor(request, chatbot)),
+        platform=Platform.PUBLIC_LINK,
+        version=chatbot.published_version,
+        resume=request.GET.get("new") != "1",
+    )
+    if started:
         return redirect("conversations:public_chat", public_id=public_id)
-    session.chatbot, session.participant = chatbot, participant  # loaded already
-    if session.version_id == chatbot.published_version_id:
-        session.version = chatbot.published_version
     context = chat.chat_context(session, debug=False, chat_base=_public_base(public_id, session))
     return render(request, "conversations/public_chat.html", context)
 

@@ -18,7 +18,7 @@ from shared_apps.core.exceptions import ApplicationError
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.conversations import exports, selectors, services
 from tenant_apps.conversations.enums import SessionStatus
-from tenant_apps.conversations.models import ChatMessage, SessionExport, Tag
+from tenant_apps.conversations.models import ChatMessage, SessionExport
 from tenant_apps.conversations.views import chat
 from tenant_apps.conversations.views.chat import or_404
 from tenants.access import members
@@ -133,7 +133,7 @@ def message_tag_view(request: HttpRequest, session_id: uuid.UUID, message_id: in
 @require_POST
 def message_untag_view(request: HttpRequest, session_id: uuid.UUID, message_id: int, tag_id: int) -> HttpResponse:
     message = _message(session_id, message_id)
-    tag = Tag.objects.filter(pk=tag_id).first()
+    tag = selectors.tag_get(tag_id=tag_id)
     return _review(
         request, message, None if tag is None else lambda: services.message_tag_remove(message=message, tag=tag)
     )
@@ -155,12 +155,12 @@ def message_comment_view(request: HttpRequest, session_id: uuid.UUID, message_id
 @members(Role.EDITOR)
 @require_POST
 def export_create_view(request: HttpRequest) -> HttpResponse:
-    export = exports.export_create(filters=_filters(request), user=request.user)
+    export = services.export_create(filters=_filters(request), user=request.user)
     return redirect("conversations:export_detail", session_export_id=export.pk)
 
 
 def _export(session_export_id: int) -> SessionExport:
-    export = SessionExport.objects.filter(pk=session_export_id).first()
+    export = selectors.session_export_get(export_id=session_export_id)
     if export is None:
         raise Http404
     return export

@@ -127,7 +127,7 @@ def build_client(provider: LlmProvider, *, timeout: float | None = None) -> Clie
 
 # Run on every model call: compiled once per process (ADR 0040).
 _STAMP = PreparedQuery(
-    lambda provider_id: LlmProvider.objects.filter(pk=provider_id).only("id", "updated_at")[:1], provider_id=-4_040
+    lambda provider_id: LlmProvider.objects.filter(pk=provider_id).only("id", "updated_at")[:1], provider_id=int
 )
 
 
