@@ -8,6 +8,7 @@ answer 404. Finer rules (owners only touch owners, the last owner stays) live in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -215,32 +216,32 @@ def _invitation_or_404(request: HttpRequest, invitation_id: int) -> Any:
     return invitation
 
 
-@members(Role.ADMIN)
-@require_POST
-def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def _invitation_action(
+    request: HttpRequest, invitation_id: int, action: Callable[..., object], done: str
+) -> HttpResponse:
+    """Run ``action`` (resend, revoke) on the team's invitation and answer with the refreshed panel (htmx) or the
+    list page, with ``done`` or the service's error as the message."""
     invitation = _invitation_or_404(request, invitation_id)
     try:
-        invitation_resend(invitation=invitation, actor=_user(request))
-        messages.success(request, f"A new link was sent to {invitation.email}.")
+        action(invitation=invitation, actor=_user(request))
+        messages.success(request, done.format(email=invitation.email))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     if _htmx(request):
         return render(request, "tenants/_invitation_panel.html", _invitation_context(request))
     return redirect("team:invitation_list")
+
+
+@members(Role.ADMIN)
+@require_POST
+def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    return _invitation_action(request, invitation_id, invitation_resend, "A new link was sent to {email}.")
 
 
 @members(Role.ADMIN)
 @require_POST
 def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    invitation = _invitation_or_404(request, invitation_id)
-    try:
-        invitation_revoke(invitation=invitation, actor=_user(request))
-        messages.success(request, f"The invitation for {invitation.email} was revoked.")
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    if _htmx(request):
-        return render(request, "tenants/_invitation_panel.html", _invitation_context(request))
-    return redirect("team:invitation_list")
+    return _invitation_action(request, invitation_id, invitation_revoke, "The invitation for {email} was revoked.")
 
 
 # ------------------------------------------------------------------------------
