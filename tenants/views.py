@@ -121,7 +121,7 @@ def member_role_view(request: HttpRequest, membership_id: int) -> HttpResponse:
             error = exc.message
         membership.refresh_from_db()
     if _htmx(request):
-        return render(request, "tenants/_member_row.html", _member_row_context(request, membership, error))
+        return render(request, "tenants/_member_row.html", {"row": _member_row_context(request, membership, error)})
     if error:
         messages.error(request, error)
     else:
@@ -139,7 +139,9 @@ def member_remove_view(request: HttpRequest, membership_id: int) -> HttpResponse
         membership_remove(membership=membership, actor=_user(request))
     except ApplicationError as exc:
         if _htmx(request):
-            return render(request, "tenants/_member_row.html", _member_row_context(request, membership, exc.message))
+            return render(
+                request, "tenants/_member_row.html", {"row": _member_row_context(request, membership, exc.message)}
+            )
         messages.error(request, exc.message)
         return redirect("team:member_list")
     if _htmx(request):

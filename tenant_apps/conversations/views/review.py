@@ -60,7 +60,6 @@ def session_list_view(request: HttpRequest) -> HttpResponse:
             "statuses": SessionStatus.choices,
             "tags": selectors.tag_names(),
             "query": query.urlencode(),
-            "template": "conversations/partials/_session_rows.html" if request.htmx else None,  # type: ignore[attr-defined]
         },
     )
 
