@@ -7,10 +7,9 @@ from typing import Any
 from urllib.parse import quote
 
 from allauth.account.adapter import get_adapter
-from allauth.account.models import EmailAddress
 from allauth.account.views import SignupView as AllauthSignupView
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from shared_apps.accounts import handoff
+from shared_apps.accounts import selectors as account_selectors
 from shared_apps.accounts.forms import SignupForm, TeamCreateForm
 from shared_apps.core.exceptions import ApplicationError, RateLimitedError
 from shared_apps.core.ratelimit import client_ip, rate_limit_enforce, rate_limit_hit
@@ -287,12 +287,8 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         _forget_invitation(request)
         messages.success(request, f"You joined {membership.team.name} as {membership.get_role_display().lower()}.")
         return redirect("accounts:team_go", slug=membership.team.slug)
-    context["email_matches"] = _owns_address(user, invitation.email)
+    context["email_matches"] = selectors.user_owns_email(user_id=user.pk, email=invitation.email)
     return render(request, "accounts/invitation_accept.html", context)
-
-
-def _owns_address(user: Any, email: str) -> bool:
-    return EmailAddress.objects.filter(user_id=user.pk, email__iexact=email, verified=True).exists()
 
 
 # ------------------------------------------------------------------------------
@@ -314,7 +310,7 @@ def handoff_view(request: HttpRequest) -> HttpResponse:
     except handoff.HandoffError as exc:
         logger.warning("handoff.refused", extra={"reason": str(exc)})
         return HttpResponseRedirect(apex_url(f"/go/{team.slug}/"))
-    user = get_user_model().objects.filter(pk=payload["u"], is_active=True).first()
+    user = account_selectors.active_user_get(user_id=payload["u"])
     if user is None or membership_for(user_id=user.pk, team_id=team.pk) is None:
         raise Http404("No such team")
     request.handoff_login_group = payload["g"]  # type: ignore[attr-defined]

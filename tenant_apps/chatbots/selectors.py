@@ -66,6 +66,10 @@ def consent_form_list() -> QuerySet[ConsentForm]:
     return ConsentForm.objects.annotate(chatbot_count=Count("chatbots")).order_by("name")
 
 
+def consent_form_get(*, form_id: int) -> ConsentForm | None:
+    return ConsentForm.objects.filter(pk=form_id).first()
+
+
 @dataclass(frozen=True)
 class ConsentSnapshot:
     name: str

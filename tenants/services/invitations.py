@@ -6,7 +6,6 @@ import logging
 import secrets
 from datetime import timedelta
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
@@ -21,6 +20,7 @@ from tenants.audit import team_audit
 from tenants.enums import Role, TeamStatus
 from tenants.exceptions import InvitationError, PermissionDeniedError
 from tenants.models import Invitation, Membership, Team, invitation_token_hash
+from tenants.selectors import user_owns_email
 from tenants.services.guards import role_of, team_lock
 from tenants.urls import apex_url, public_reverse
 
@@ -123,10 +123,6 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
     return invitation
 
 
-def _user_owns_email(*, user: User, email: str) -> bool:
-    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
-
-
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Join the team. Idempotent for the same user; adds the membership exactly once even when raced.
@@ -152,7 +148,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         )
     if team.status != TeamStatus.ACTIVE:
         raise InvitationError(code="invitation.team_unavailable", message="This team is not available.")
-    if not _user_owns_email(user=user, email=invitation.email):
+    if not user_owns_email(user_id=user.pk, email=invitation.email):
         raise PermissionDeniedError(
             code="invitation.wrong_account",
             message=f"This invitation was sent to {invitation.email}. Log in with that address to accept it.",
