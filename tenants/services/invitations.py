@@ -82,23 +82,26 @@ def invitation_create(*, team: Team, email: str, role: Role, invited_by: User) -
     return invitation
 
 
+def _locked(invitation: Invitation) -> Invitation:
+    return Invitation.objects.select_for_update().select_related("team").get(pk=invitation.pk)
+
+
+def _audit(invitation: Invitation, *, actor: User, action: str) -> None:
+    data = {"email": invitation.email, "role": invitation.role}
+    team_audit(team=invitation.team, actor=actor, action=action, target=invitation, data=data)
+
+
 @transaction.atomic
 def invitation_resend(*, invitation: Invitation, actor: User) -> Invitation:
     """Send a fresh link (new token, new expiry); the previous link stops working."""
-    invitation = Invitation.objects.select_for_update().select_related("team").get(pk=invitation.pk)
+    invitation = _locked(invitation)
     if invitation.accepted_at or invitation.revoked_at:
         raise InvitationError(code="invitation.closed", message="This invitation was already accepted or revoked.")
     rate_limit_enforce(scope="invitation.resend", ident=str(invitation.pk))
     rate_limit_enforce(scope="invitation.create.team", ident=str(invitation.team_id))
     token = _invitation_new_token(invitation)
     invitation.save(update_fields=["token_hash", "expires_at", "sent_at", "send_count"])
-    team_audit(
-        team=invitation.team,
-        actor=actor,
-        action="invitation.resent",
-        target=invitation,
-        data={"email": invitation.email, "role": invitation.role},
-    )
+    _audit(invitation, actor=actor, action="invitation.resent")
     invitation_id = invitation.pk
     transaction.on_commit(lambda: invitation_email_send(invitation_id=invitation_id, token=token))
     return invitation
@@ -106,20 +109,14 @@ def invitation_resend(*, invitation: Invitation, actor: User) -> Invitation:
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
-    invitation = Invitation.objects.select_for_update().select_related("team").get(pk=invitation.pk)
+    invitation = _locked(invitation)
     if invitation.accepted_at:
         raise InvitationError(code="invitation.accepted", message="This invitation was already accepted.")
     if invitation.revoked_at:
         return invitation
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    team_audit(
-        team=invitation.team,
-        actor=actor,
-        action="invitation.revoked",
-        target=invitation,
-        data={"email": invitation.email, "role": invitation.role},
-    )
+    _audit(invitation, actor=actor, action="invitation.revoked")
     return invitation
 
 
