@@ -68,8 +68,9 @@ def populate(count: int) -> None:
     import django
 
     django.setup()
+    from tenants.lifecycle import team_provision
     from tenants.models import Team
-    from tenants.services import team_create, team_provision
+    from tenants.services.teams import team_create
 
     existing = Team.objects.filter(slug__startswith="existing-").count()
     start = time.perf_counter()

@@ -48,7 +48,8 @@ def manage(*args: str) -> float:
 
 
 def create_teams(count: int, prefix: str, method: str) -> list[float]:
-    from tenants.services import team_create, team_provision
+    from tenants.lifecycle import team_provision
+    from tenants.services.teams import team_create
 
     timings = []
     for i in range(count):
@@ -119,7 +120,7 @@ def main() -> None:
         import django
 
         django.setup()
-        from tenants.services import public_tenant_ensure
+        from tenants.services.teams import public_tenant_ensure
 
         public_tenant_ensure()
 

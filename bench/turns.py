@@ -419,7 +419,7 @@ def count_queries(kind: str) -> dict[str, int]:
 
     if kind == "product":
         from tenant_apps.chatbots.models import Chatbot
-        from tenant_apps.conversations import services, tasks
+        from tenant_apps.conversations import tasks, turns
         from tenants.context import tenant_context
         from tenants.models import Team
 
@@ -440,7 +440,7 @@ def count_queries(kind: str) -> dict[str, int]:
         def work(message_id: int) -> None:
             if connection.schema_name != team.schema_name:  # a worker keeps the last task's schema (config/celery.py)
                 connection.set_tenant(team)
-            services.turn_process(message_id=message_id)
+            turns.turn_process(message_id=message_id)
 
     else:
         from bench.minimal.celery_app import turn

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from shared_apps.accounts import views as account_views
 from shared_apps.core import views as core_views
+from tenants import views as tenant_views
 
 public_urlpatterns = [
     path("", core_views.public_home_view, name="home"),
@@ -16,5 +17,5 @@ urlpatterns = [
     path("accounts/signup/", account_views.SignupView.as_view(), name="account_signup"),  # before allauth's
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
-    path("healthz", core_views.health_view, name="health"),
+    path("healthz", tenant_views.health_view, name="health"),
 ]

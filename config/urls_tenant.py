@@ -2,17 +2,17 @@
 
 from django.urls import include, path
 
-from shared_apps.core import views as core_views
-from tenant_apps.conversations import views as conversation_views
+from tenant_apps.analytics import views as analytics_views
+from tenants import views as tenant_views
 
 urlpatterns = [
-    path("", conversation_views.team_home_view, name="team_home"),
+    path("", analytics_views.team_home_view, name="team_home"),
     path("", include("shared_apps.accounts.urls_team")),
     path("", include("tenants.urls_team")),
     path("settings/api-keys/", include("tenant_apps.api.urls")),
     path("settings/audit/", include("tenant_apps.audit.urls")),
     path("api/v1/", include("tenant_apps.api.urls_api")),
-    path("healthz", core_views.health_view, name="health"),
+    path("healthz", tenant_views.health_view, name="health"),
     path("providers/", include("tenant_apps.providers.urls")),
     path("", include("tenant_apps.pipelines.urls")),
     path("chatbots/", include("tenant_apps.chatbots.urls")),

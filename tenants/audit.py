@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.module_loading import import_string
 
+from shared_apps.core.db import connection
 from tenants.context import tenant_context
-from tenants.db import connection
 from tenants.enums import TeamStatus
 from tenants.models import Team
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from django_tenants.utils import get_public_schema_name
 
-from tenants.db import connection
+from shared_apps.core.db import connection
 from tenants.models import Team
 
 

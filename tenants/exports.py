@@ -8,6 +8,7 @@ read it and restore it with ``psql`` into any PostgreSQL without our tooling (do
 from __future__ import annotations
 
 import gzip
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -18,8 +19,13 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from tenants.db import connection
+from shared_apps.core.db import connection
+from tenants.audit import team_audit
+from tenants.enums import ExportStatus, TeamStatus
+from tenants.models import Team, TeamExport
 from tenants.provisioning import ProvisioningError, quote_schema
+
+logger = logging.getLogger(__name__)
 
 _CHUNK = 256 * 1024
 
@@ -96,3 +102,44 @@ def schema_dump(*, schema_name: str, target: Path, progress: Callable[[int], Non
 def export_files_remove(*, schema_name: str) -> None:
     """Delete every export file of a schema (after the team is deleted)."""
     shutil.rmtree(export_dir(schema_name), ignore_errors=True)
+
+
+def team_export_run(*, export_id: int) -> TeamExport:
+    """Dump the schema to a file and record the outcome. Idempotent: a finished export is left alone."""
+    export = TeamExport.objects.select_related("team").get(pk=export_id)
+    if export.is_finished:
+        return export
+    team = export.team
+    TeamExport.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, started_at=timezone.now())
+    target = export_path(schema_name=team.schema_name, export_id=export.pk)
+
+    def progress(read: int) -> None:
+        TeamExport.objects.filter(pk=export.pk).update(size_bytes=read)
+
+    try:
+        size = schema_dump(schema_name=team.schema_name, target=target, progress=progress)
+    except Exception as exc:
+        logger.exception("team_export.failed", extra={"team": team.slug, "export": export.pk})
+        TeamExport.objects.filter(pk=export.pk).update(
+            status=ExportStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        export.refresh_from_db()
+        return export
+    TeamExport.objects.filter(pk=export.pk).update(
+        status=ExportStatus.DONE, file_path=str(target), size_bytes=size, finished_at=timezone.now(), error=""
+    )
+    _team_exports_prune(team=team)
+    logger.info("team_export.finished", extra={"team": team.slug, "export": export.pk, "bytes": size})
+    export.refresh_from_db()
+    if team.status == TeamStatus.ACTIVE:
+        team_audit(team=team, actor=None, action="team.export_finished", target=export, data={"bytes": size})
+    return export
+
+
+def _team_exports_prune(*, team: Team) -> None:
+    """Keep the newest ``TEAM_EXPORT_KEEP`` finished exports of a team; delete older files and rows."""
+    finished = TeamExport.objects.filter(team=team, status__in=[ExportStatus.DONE, ExportStatus.FAILED])
+    for old in finished.order_by("-created_at", "-id")[settings.TEAM_EXPORT_KEEP :]:
+        if old.file_path:
+            Path(old.file_path).unlink(missing_ok=True)
+        old.delete()

@@ -1,6 +1,6 @@
 import logging
 
-from tenants.db import connection
+from shared_apps.core.db import connection
 
 
 class TeamContextFilter(logging.Filter):

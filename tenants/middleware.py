@@ -16,8 +16,8 @@ from django.core.exceptions import DisallowedHost
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
+from shared_apps.core.db import connection
 from tenants.access import API, OPEN, view_policy
-from tenants.db import connection
 from tenants.enums import TeamStatus
 from tenants.resolver import team_for_host
 from tenants.urls import apex_url

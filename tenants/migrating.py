@@ -19,8 +19,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
+from shared_apps.core.db import connection
 from tenants import provisioning
-from tenants.db import connection
 from tenants.enums import TeamStatus
 from tenants.models import Team
 

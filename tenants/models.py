@@ -112,7 +112,7 @@ class Invitation(models.Model):
 
     Only a SHA-256 of the token is stored: the raw token exists in the email alone, so a database leak cannot be
     turned into memberships. At most one open invitation per (team, email); accepting is idempotent and adds the
-    membership exactly once (see ``tenants.services.invitation_accept`` and docs/adr/0011-invitations.md).
+    membership exactly once (see ``tenants.services.invitations.invitation_accept`` and docs/adr/0011-invitations.md).
     """
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_exists
 
-from tenants.db import connection
+from shared_apps.core.db import connection
 from tenants.models import Team
 
 logger = logging.getLogger(__name__)

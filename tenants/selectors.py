@@ -65,6 +65,11 @@ def invitation_get_by_token(*, token: str) -> Invitation | None:
     return qs.filter(token_hash=invitation_token_hash(token)).first()
 
 
+def user_owns_email(*, user_id: int, email: str) -> bool:
+    """Whether ``email`` is one of the user's verified addresses (invitations go to an address, not a user)."""
+    return EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=True).exists()
+
+
 def invitation_pending_for_user(*, user_id: int) -> QuerySet[Invitation]:
     """Pending invitations addressed to any verified address of the user (shown on the team picker)."""
     emails = EmailAddress.objects.filter(user_id=user_id, verified=True).values("email")

@@ -1,34 +1,35 @@
-"""Celery adapters for team lifecycle work. Each task calls one service."""
+"""Celery adapters for team lifecycle work. Each task calls one function of ``tenants.lifecycle`` or
+``tenants.exports``, which never enqueue a task (the services that enqueue these import this module)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from config.celery import Queue, app
-from tenants import services
+from shared_apps.core.db import connection
+from tenants import exports, lifecycle
 from tenants.context import tenant_context
-from tenants.db import connection
 from tenants.models import Team
 
 
-@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+@app.task(name="tenants.tasks.team_provision_task", queue=Queue.MAINTENANCE, acks_late=True)
 def team_provision_task(*, team_id: int) -> str:
     """Build a new team's schema (runs in public). Idempotent: a second delivery finds the team active."""
-    return services.team_provision(team_id=team_id).status
+    return lifecycle.team_provision(team_id=team_id).status
 
 
-@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+@app.task(name="tenants.tasks.team_delete_task", queue=Queue.MAINTENANCE, acks_late=True)
 def team_delete_task(*, team_id: int) -> None:
     """Drop a team's schema and rows after a confirmed deletion (runs in public)."""
     team = Team.objects.filter(pk=team_id).first()
     if team is not None:
-        services.team_delete(team=team)
+        lifecycle.team_delete(team=team)
 
 
-@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+@app.task(name="tenants.tasks.team_export_task", queue=Queue.MAINTENANCE, acks_late=True)
 def team_export_task(*, export_id: int) -> str:
     """Archive a team's schema (``pg_dump -n``, gzip) for download. Idempotent: a finished export is kept."""
-    return services.team_export_run(export_id=export_id).status
+    return exports.team_export_run(export_id=export_id).status
 
 
 def enqueue_for_each_active_team(task: Any) -> int:
@@ -41,13 +42,13 @@ def enqueue_for_each_active_team(task: Any) -> int:
     return count
 
 
-@app.task(queue=Queue.MAINTENANCE)
+@app.task(name="tenants.tasks.team_storage_refresh_dispatch_task", queue=Queue.MAINTENANCE)
 def team_storage_refresh_dispatch_task() -> int:
     """Beat entry point (public): one storage refresh per active team, each in its own schema."""
     return enqueue_for_each_active_team(team_storage_refresh_task)
 
 
-@app.task(queue=Queue.MAINTENANCE)
+@app.task(name="tenants.tasks.team_storage_refresh_task", queue=Queue.MAINTENANCE)
 def team_storage_refresh_task() -> int:
     """Record how many bytes the current team's schema occupies (runs in the team's schema)."""
     schema = connection.schema_name

@@ -1,4 +1,5 @@
-"""Team-host pages of the tenancy core: home, members, invitations and team settings (htmx).
+"""Pages of the tenancy core: the health check (apex and team hosts), and on team hosts members, invitations and
+team settings (htmx).
 
 Who may open each view is declared on it (``@members(Role.X)``) and enforced by ``TeamMemberMiddleware``; the
 matrix is docs/permissions.md. Objects are always looked up within ``request.tenant``, so another team's ids
@@ -7,23 +8,29 @@ answer 404. Finer rules (owners only touch owners, the last owner stays) live in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from shared_apps.accounts.models import User
+from shared_apps.core.db import connection
 from shared_apps.core.exceptions import ApplicationError
-from tenants import exports, selectors, services
-from tenants.access import members
+from tenants import exports, selectors
+from tenants.access import members, open_access
 from tenants.enums import ExportStatus, Role
 from tenants.forms import InvitationForm, RoleForm, TeamDeleteForm, TeamRenameForm, role_choices
 from tenants.models import Membership, Team
+from tenants.services.exports import team_export_request
+from tenants.services.invitations import invitation_create, invitation_resend, invitation_revoke
+from tenants.services.members import membership_remove, membership_role_change
+from tenants.services.teams import team_delete_request, team_rename
 from tenants.urls import apex_url
 
 
@@ -41,6 +48,15 @@ def _membership(request: HttpRequest) -> Membership:
 
 def _htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+@open_access
+def health_view(request: HttpRequest) -> JsonResponse:
+    """Liveness + database check for load balancers (answers on the apex and on every team host: the tenancy
+    middleware has resolved the host by the time it runs, so a 200 also says host resolution works)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
 
 
 # ------------------------------------------------------------------------------
@@ -98,14 +114,14 @@ def member_role_view(request: HttpRequest, membership_id: int) -> HttpResponse:
         error = "Choose a valid role."
     else:
         try:
-            membership = services.membership_role_change(
+            membership = membership_role_change(
                 membership=membership, role=Role(form.cleaned_data["role"]), actor=_user(request)
             )
         except ApplicationError as exc:
             error = exc.message
         membership.refresh_from_db()
     if _htmx(request):
-        return render(request, "tenants/_member_row.html", _member_row_context(request, membership, error))
+        return render(request, "tenants/_member_row.html", {"row": _member_row_context(request, membership, error)})
     if error:
         messages.error(request, error)
     else:
@@ -120,10 +136,12 @@ def member_remove_view(request: HttpRequest, membership_id: int) -> HttpResponse
     if membership.user_id == request.user.pk:
         return member_leave_view(request)
     try:
-        services.membership_remove(membership=membership, actor=_user(request))
+        membership_remove(membership=membership, actor=_user(request))
     except ApplicationError as exc:
         if _htmx(request):
-            return render(request, "tenants/_member_row.html", _member_row_context(request, membership, exc.message))
+            return render(
+                request, "tenants/_member_row.html", {"row": _member_row_context(request, membership, exc.message)}
+            )
         messages.error(request, exc.message)
         return redirect("team:member_list")
     if _htmx(request):
@@ -137,7 +155,7 @@ def member_remove_view(request: HttpRequest, membership_id: int) -> HttpResponse
 def member_leave_view(request: HttpRequest) -> HttpResponse:
     """Any member may leave (the last owner may not)."""
     try:
-        services.membership_remove(membership=_membership(request), actor=_user(request))
+        membership_remove(membership=_membership(request), actor=_user(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
         if _htmx(request):
@@ -175,7 +193,7 @@ def invitation_list_view(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST, actor_role=actor.role_enum)
     if form.is_valid():
         try:
-            invitation = services.invitation_create(
+            invitation = invitation_create(
                 team=_team(request),
                 email=form.cleaned_data["email"],
                 role=Role(form.cleaned_data["role"]),
@@ -200,32 +218,32 @@ def _invitation_or_404(request: HttpRequest, invitation_id: int) -> Any:
     return invitation
 
 
-@members(Role.ADMIN)
-@require_POST
-def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def _invitation_action(
+    request: HttpRequest, invitation_id: int, action: Callable[..., object], done: str
+) -> HttpResponse:
+    """Run ``action`` (resend, revoke) on the team's invitation and answer with the refreshed panel (htmx) or the
+    list page, with ``done`` or the service's error as the message."""
     invitation = _invitation_or_404(request, invitation_id)
     try:
-        services.invitation_resend(invitation=invitation, actor=_user(request))
-        messages.success(request, f"A new link was sent to {invitation.email}.")
+        action(invitation=invitation, actor=_user(request))
+        messages.success(request, done.format(email=invitation.email))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     if _htmx(request):
         return render(request, "tenants/_invitation_panel.html", _invitation_context(request))
     return redirect("team:invitation_list")
+
+
+@members(Role.ADMIN)
+@require_POST
+def invitation_resend_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    return _invitation_action(request, invitation_id, invitation_resend, "A new link was sent to {email}.")
 
 
 @members(Role.ADMIN)
 @require_POST
 def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    invitation = _invitation_or_404(request, invitation_id)
-    try:
-        services.invitation_revoke(invitation=invitation, actor=_user(request))
-        messages.success(request, f"The invitation for {invitation.email} was revoked.")
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    if _htmx(request):
-        return render(request, "tenants/_invitation_panel.html", _invitation_context(request))
-    return redirect("team:invitation_list")
+    return _invitation_action(request, invitation_id, invitation_revoke, "The invitation for {email} was revoked.")
 
 
 # ------------------------------------------------------------------------------
@@ -257,7 +275,7 @@ def team_rename_view(request: HttpRequest) -> HttpResponse:
     form = TeamRenameForm(request.POST)
     if form.is_valid():
         try:
-            services.team_rename(team=_team(request), name=form.cleaned_data["name"], actor=_user(request))
+            team_rename(team=_team(request), name=form.cleaned_data["name"], actor=_user(request))
         except ApplicationError as exc:
             form.add_error("name", exc.message)
     if form.errors:
@@ -273,9 +291,7 @@ def team_delete_view(request: HttpRequest) -> HttpResponse:
     form = TeamDeleteForm(request.POST)
     if form.is_valid():
         try:
-            services.team_delete_request(
-                team=team, actor=_user(request), confirm_slug=form.cleaned_data["confirm_slug"]
-            )
+            team_delete_request(team=team, actor=_user(request), confirm_slug=form.cleaned_data["confirm_slug"])
         except ApplicationError as exc:
             form.add_error("confirm_slug", exc.message)
     if form.errors:
@@ -287,7 +303,7 @@ def team_delete_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def team_export_create_view(request: HttpRequest) -> HttpResponse:
     try:
-        export, created = services.team_export_request(team=_team(request), actor=_user(request))
+        export, created = team_export_request(team=_team(request), actor=_user(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
         created = False

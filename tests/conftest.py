@@ -27,8 +27,9 @@ TEAM_A, TEAM_B = "alpha", "bravo"
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """Build the public tenant, the global catalog and the two test teams once; --reuse-db keeps them."""
     from shared_apps.catalog.services import catalog_seed
+    from tenants.lifecycle import team_provision
     from tenants.migrating import migrate_all
-    from tenants.services import public_tenant_ensure, team_create, team_provision
+    from tenants.services.teams import public_tenant_ensure, team_create
 
     with django_db_blocker.unblock():
         migrate_all(parallel=1)

@@ -14,7 +14,8 @@ from django.utils.functional import lazy
 from shared_apps.accounts.models import User
 from tenants.exceptions import TeamSlugError
 from tenants.models import Invitation, Membership, Team
-from tenants.services import invitation_accept, slug_validate, team_create
+from tenants.services.invitations import invitation_accept
+from tenants.services.teams import slug_validate, team_create
 from tenants.urls import public_reverse
 
 _public_reverse_lazy = lazy(public_reverse, str)

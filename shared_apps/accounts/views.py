@@ -7,10 +7,9 @@ from typing import Any
 from urllib.parse import quote
 
 from allauth.account.adapter import get_adapter
-from allauth.account.models import EmailAddress
 from allauth.account.views import SignupView as AllauthSignupView
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -19,15 +18,17 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from shared_apps.accounts import handoff
+from shared_apps.accounts import selectors as account_selectors
 from shared_apps.accounts.forms import SignupForm, TeamCreateForm
 from shared_apps.core.exceptions import ApplicationError, RateLimitedError
 from shared_apps.core.ratelimit import client_ip, rate_limit_enforce, rate_limit_hit
-from tenants import selectors, services
+from tenants import selectors
 from tenants.access import members, open_access
 from tenants.enums import Role, TeamStatus
 from tenants.exceptions import TeamSlugError
 from tenants.models import Invitation, Membership, Team
 from tenants.selectors import membership_for, team_get_by_slug, team_list_for_user
+from tenants.services import invitations, teams
 from tenants.urls import apex_url, team_url
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def subdomain_check_view(request: HttpRequest) -> HttpResponse:
         context.update(ok=None, message="")
     else:
         try:
-            context.update(ok=True, slug=services.slug_validate(value), message="")
+            context.update(ok=True, slug=teams.slug_validate(value), message="")
         except TeamSlugError as exc:
             context.update(ok=False, message=exc.message)
     return render(request, "accounts/_subdomain_status.html", context)
@@ -154,7 +155,7 @@ _NOTICES = {"deleted": "The team “{}” was deleted.", "left": "You left the t
 def team_list_view(request: HttpRequest) -> HttpResponse:
     """The team picker, always (the "Switch team" link, and where leaving or deleting a team lands)."""
     done, slug = request.GET.get("done", ""), request.GET.get("team", "")
-    if done in _NOTICES and services.SLUG_RE.match(slug):
+    if done in _NOTICES and teams.SLUG_RE.match(slug):
         messages.info(request, _NOTICES[done].format(slug))
     return _picker(request)
 
@@ -165,7 +166,7 @@ def team_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             rate_limit_enforce(scope="team.create", ident=str(_user_id(request)))
-            team = services.team_create(
+            team = teams.team_create(
                 name=form.cleaned_data["organisation"],
                 slug=form.cleaned_data["subdomain"],
                 owner=request.user,  # type: ignore[arg-type]
@@ -217,7 +218,7 @@ def team_setup_retry_view(request: HttpRequest, slug: str) -> HttpResponse:
     if membership.role_enum != Role.OWNER:
         raise Http404("No such team")
     try:
-        services.team_provision_retry(team=team, actor=request.user)  # type: ignore[arg-type]
+        teams.team_provision_retry(team=team, actor=request.user)  # type: ignore[arg-type]
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("accounts:team_setup", slug=team.slug)
@@ -279,19 +280,15 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation_accept.html", context)
     if request.method == "POST":
         try:
-            membership = services.invitation_accept(invitation=invitation, user=user)  # type: ignore[arg-type]
+            membership = invitations.invitation_accept(invitation=invitation, user=user)  # type: ignore[arg-type]
         except ApplicationError as exc:
             context["error"] = exc.message
             return render(request, "accounts/invitation_accept.html", context, status=exc.status_code)
         _forget_invitation(request)
         messages.success(request, f"You joined {membership.team.name} as {membership.get_role_display().lower()}.")
         return redirect("accounts:team_go", slug=membership.team.slug)
-    context["email_matches"] = _owns_address(user, invitation.email)
+    context["email_matches"] = selectors.user_owns_email(user_id=user.pk, email=invitation.email)
     return render(request, "accounts/invitation_accept.html", context)
-
-
-def _owns_address(user: Any, email: str) -> bool:
-    return EmailAddress.objects.filter(user_id=user.pk, email__iexact=email, verified=True).exists()
 
 
 # ------------------------------------------------------------------------------
@@ -313,7 +310,7 @@ def handoff_view(request: HttpRequest) -> HttpResponse:
     except handoff.HandoffError as exc:
         logger.warning("handoff.refused", extra={"reason": str(exc)})
         return HttpResponseRedirect(apex_url(f"/go/{team.slug}/"))
-    user = get_user_model().objects.filter(pk=payload["u"], is_active=True).first()
+    user = account_selectors.active_user_get(user_id=payload["u"])
     if user is None or membership_for(user_id=user.pk, team_id=team.pk) is None:
         raise Http404("No such team")
     request.handoff_login_group = payload["g"]  # type: ignore[attr-defined]

@@ -2,11 +2,12 @@
 hot path, where building and compiling the same ``select_related`` query on every call cost more CPU than
 PostgreSQL spent running it (ADR 0040).
 
-    MESSAGE = PreparedQuery(lambda pk: ChatMessage.objects.select_related("session").filter(pk=pk)[:1], 0)
+    MESSAGE = PreparedQuery(lambda pk: ChatMessage.objects.select_related("session").filter(pk=pk)[:1], pk=int)
     message = MESSAGE.first(pk=42)
 
-``build`` receives distinctive placeholder values, one per argument; every SQL parameter equal to a placeholder
-is replaced by that argument on each run, every other parameter is a constant of the query. Rows become model
+Each argument is declared with its type (``int``, ``str`` or ``uuid.UUID``). ``build`` is called once with a
+distinctive placeholder value of that type per argument; every SQL parameter equal to a placeholder is replaced by
+that argument on each run, every other parameter is a constant of the query. Rows become model
 instances exactly as ``QuerySet.__iter__`` makes them (related objects from ``select_related``, annotations as
 attributes). Table names are unqualified, so the statement reads the active team's schema like any ORM query.
 Only plain lookups belong here: no prefetches, no ``known related objects``, no per-call expressions.
@@ -17,6 +18,7 @@ one statement, so the end of a turn is one round trip with no ORM compilation an
 
 from __future__ import annotations
 
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -47,9 +49,9 @@ class _Compiled:
 
 
 class PreparedQuery(Generic[M]):
-    def __init__(self, build: Callable[..., QuerySet[M]], **placeholders: Any) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M]], **arguments: type) -> None:
         self._build = build
-        self._placeholders = placeholders
+        self._placeholders = {name: _placeholder(kind) for name, kind in arguments.items()}
         self._compiled: _Compiled | None = None
         self._lock = threading.Lock()
 
@@ -107,6 +109,19 @@ class PreparedQuery(Generic[M]):
                 converters=compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]]),
             )
             return self._compiled
+
+
+def _placeholder(kind: type) -> Any:
+    """A value of ``kind`` that no query holds as a constant: it marks where an argument goes in the compiled SQL.
+    Integers are large negative numbers (ids, counts and limits never are) inside the 32-bit range, since Django
+    compiles an out-of-range integer lookup to "matches nothing" instead of a parameter."""
+    if kind is int:
+        return -(2**30) - secrets.randbelow(2**30)
+    if kind is str:
+        return f"\x00{uuid.uuid4().hex}"
+    if kind is uuid.UUID:
+        return uuid.uuid4()
+    raise TypeError(f"PreparedQuery arguments are int, str or uuid.UUID, not {kind!r}")
 
 
 def _same(placeholder: Any, value: Any) -> bool:

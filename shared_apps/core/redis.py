@@ -11,7 +11,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from tenants.db import connection
+from shared_apps.core.db import connection
 
 
 @cache

@@ -1,18 +1,7 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-
-from tenants.access import open_access
-from tenants.db import connection
-
-
-@open_access
-def health_view(request: HttpRequest) -> JsonResponse:
-    """Liveness + database check for load balancers (answers on the apex and on every team host)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 def public_home_view(request: HttpRequest) -> HttpResponse:

@@ -39,7 +39,7 @@ _PUBLIC_CHATBOT = PreparedQuery(
     lambda public_id: Chatbot.objects.select_related("published_version", "consent_form").filter(
         public_id=public_id, is_public=True, archived_at__isnull=True
     )[:1],
-    public_id=uuid.UUID(int=0x0B07_0B07),
+    public_id=uuid.UUID,
 )
 
 
@@ -64,6 +64,10 @@ def version_get(*, chatbot: Chatbot, number: int) -> ChatbotVersion:
 
 def consent_form_list() -> QuerySet[ConsentForm]:
     return ConsentForm.objects.annotate(chatbot_count=Count("chatbots")).order_by("name")
+
+
+def consent_form_get(*, form_id: int) -> ConsentForm | None:
+    return ConsentForm.objects.filter(pk=form_id).first()
 
 
 @dataclass(frozen=True)

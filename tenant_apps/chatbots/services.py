@@ -16,6 +16,7 @@ from tenant_apps.chatbots import versioning
 from tenant_apps.chatbots.exceptions import ChatbotInvalidError, InvalidStateError
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion, ConsentForm
 from tenant_apps.pipelines import services as pipeline_services
+from tenant_apps.pipelines.graph import pipeline_validate
 from tenant_apps.providers import selectors as provider_selectors
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def version_create(*, chatbot: Chatbot, actor: Any, description: str = "", publi
     )
     if chatbot.is_archived:
         raise InvalidStateError(code="chatbot.archived", message="Unarchive the chatbot before creating a version.")
-    errors = pipeline_services.pipeline_validate(graph=chatbot.pipeline.graph)
+    errors = pipeline_validate(graph=chatbot.pipeline.graph)
     if errors:
         raise ChatbotInvalidError(
             code="chatbot.invalid_pipeline",

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from shared_apps.core.exceptions import ApplicationError, NotFoundError
 from tenant_apps.chatbots import selectors, services
 from tenant_apps.chatbots.forms import ChatbotCreateForm, ChatbotSettingsForm, ConsentFormForm, VersionCreateForm
-from tenant_apps.chatbots.models import Chatbot, ChatbotVersion, ConsentForm
+from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenants.access import members
 from tenants.enums import Role
 
@@ -180,7 +180,7 @@ def consent_form_list_view(request: HttpRequest) -> HttpResponse:
 def consent_form_edit_view(request: HttpRequest, form_id: int | None = None) -> HttpResponse:
     instance = None
     if form_id is not None:
-        instance = ConsentForm.objects.filter(pk=form_id).first()
+        instance = selectors.consent_form_get(form_id=form_id)
         if instance is None:
             raise Http404
     form = ConsentFormForm(request.POST or None, instance=instance)
@@ -194,7 +194,7 @@ def consent_form_edit_view(request: HttpRequest, form_id: int | None = None) -> 
 @members(Role.EDITOR)
 @require_POST
 def consent_form_delete_view(request: HttpRequest, form_id: int) -> HttpResponse:
-    instance = ConsentForm.objects.filter(pk=form_id).first()
+    instance = selectors.consent_form_get(form_id=form_id)
     if instance is None:
         raise Http404
     try:

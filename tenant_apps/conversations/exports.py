@@ -1,20 +1,19 @@
-"""CSV export of filtered sessions: one row per message, written by a background task with progress."""
+"""CSV export of filtered sessions: one row per message, written by ``session_export_task`` with progress (the
+request is ``services.export_create``)."""
 
 from __future__ import annotations
 
 import csv
 import logging
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from shared_apps.core.db import connection
 from tenant_apps.conversations.enums import ExportStatus
 from tenant_apps.conversations.models import ChatMessage, SessionExport
 from tenant_apps.conversations.selectors import SessionFilters, session_list
-from tenants.db import connection
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +38,6 @@ def export_dir() -> Path:
     path = Path(settings.MEDIA_ROOT) / "exports" / connection.schema_name
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-@transaction.atomic
-def export_create(*, filters: SessionFilters, user: Any) -> SessionExport:
-    from tenant_apps.conversations import tasks
-
-    export = SessionExport.objects.create(filters=filters.as_dict(), created_by=user)
-    export_id = export.pk
-    transaction.on_commit(lambda: tasks.session_export_task.delay(export_id=export_id))
-    return export
 
 
 def export_path(export: SessionExport) -> Path | None:

@@ -209,16 +209,21 @@ class HistoryMessage(models.Model):
 
 
 def _chat_file_path(instance: ChatFile, filename: str) -> str:
-    from tenants.db import connection
+    from shared_apps.core.db import connection
 
     # The schema name keeps teams' files apart on shared storage; the random part makes names unguessable.
     return f"chat-files/{connection.schema_name}/{instance.session.external_id}/{uuid.uuid4().hex}/{filename}"
 
 
 class ChatFile(models.Model):
-    """A file a participant sent with a message (when the chatbot allows uploads)."""
+    """A file a participant sent with a message (when the chatbot allows uploads).
+
+    Stored in the message's own transaction (``ingress``), or uploaded first and attached by the message that names
+    it (the widget's upload, then ``attachment_ids``): ``message`` is empty only in between.
+    """
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="files")
+    message = models.ForeignKey(ChatMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
     name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=120)
     size = models.PositiveIntegerField()

@@ -1,20 +1,19 @@
-"""Reads of sessions, transcripts and traces."""
+"""Reads of sessions, transcripts and traces (the chat's hot ones through ``turn_sql``)."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from shared_apps.core.exceptions import NotFoundError
-from shared_apps.core.prepared import PreparedQuery, as_uuid
-from tenant_apps.chatbots.models import Chatbot
-from tenant_apps.conversations.enums import Platform, SessionStatus
-from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, Tag, Trace
+from shared_apps.core.prepared import as_uuid
+from tenant_apps.conversations import turn_sql
+from tenant_apps.conversations.enums import MessageRole, SessionStatus
+from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, SessionExport, Tag, Trace
 
 
 @dataclass(frozen=True)
@@ -81,18 +80,10 @@ def session_list(*, filters: SessionFilters) -> QuerySet[ChatSession]:
     return qs.order_by("-created_at", "-id")
 
 
-_SESSION = PreparedQuery(
-    lambda external_id: ChatSession.objects.select_related("chatbot", "version", "participant").filter(
-        external_id=external_id
-    )[:1],
-    external_id=uuid.UUID(int=0xC0FFEE),
-)
-
-
 def session_get(*, external_id: Any) -> ChatSession:
     """A session with its chatbot, version and participant (every in-app chat request starts here)."""
     session_uuid = as_uuid(external_id)
-    session = _SESSION.first(external_id=session_uuid) if session_uuid else None
+    session = turn_sql.session_by_external_id(session_uuid) if session_uuid else None
     if session is None:
         raise NotFoundError(code="session.not_found", message="No such session.")
     return session
@@ -121,35 +112,10 @@ def message_get(*, session: ChatSession, message_id: int) -> ChatMessage:
     return message
 
 
-# The chat's hot reads (every send and every reply poll), compiled once per process (ADR 0040).
-_REPLY = PreparedQuery(
-    lambda message_id, session_id: ChatMessage.objects.annotate(session_status=F("session__status")).filter(
-        reply_to_id=message_id, session_id=session_id
-    )[:1],
-    message_id=-7_001,
-    session_id=-7_002,
-)
-_PUBLIC_SESSION = PreparedQuery(
-    lambda session_id, identifier, public_id: ChatSession.objects.filter(
-        external_id=session_id,
-        platform=Platform.PUBLIC_LINK,
-        participant__platform=Platform.PUBLIC_LINK,
-        participant__identifier=identifier,
-        chatbot__public_id=public_id,
-        chatbot__is_public=True,
-        chatbot__archived_at__isnull=True,
-        chatbot__published_version__isnull=False,
-    )[:1],
-    session_id=uuid.UUID(int=0xA1),
-    identifier="\x00visitor",
-    public_id=uuid.UUID(int=0xA2),
-)
-
-
 def reply_for(*, session: ChatSession, message_id: int) -> ChatMessage | None:
     """The reply to a message of ``session``, with the session's current status as ``session_status`` (the turn
     may have ended the session): one query, the long poll's hot path."""
-    return _REPLY.first(message_id=message_id, session_id=session.pk)
+    return turn_sql.reply_for(message_id=message_id, session_id=session.pk)
 
 
 def message_with_trace(*, session: ChatSession, message_id: int) -> ChatMessage:
@@ -165,7 +131,7 @@ def public_session_get(*, public_id: Any, session_id: Any, identifier: str) -> C
     session_uuid, public_uuid = as_uuid(session_id), as_uuid(public_id)
     session = None
     if session_uuid and public_uuid:
-        session = _PUBLIC_SESSION.first(session_id=session_uuid, identifier=identifier, public_id=public_uuid)
+        session = turn_sql.public_session(session_id=session_uuid, identifier=identifier, public_id=public_uuid)
     if session is None:
         raise NotFoundError(code="session.not_found", message="No such session.")
     return session
@@ -182,41 +148,34 @@ def tag_names() -> list[str]:
     return list(Tag.objects.order_by("name").values_list("name", flat=True))
 
 
-@dataclass(frozen=True)
-class TeamOverview:
-    llm_providers: int
-    chatbots: int
-    published_chatbots: int
-    sessions_7d: int
-    messages_7d: int
-    failed_turns_7d: int
-    recent_sessions: list[ChatSession]
-
-    @property
-    def getting_started(self) -> list[tuple[str, bool]]:
-        return [
-            ("Add an LLM provider", self.llm_providers > 0),
-            ("Create a chatbot", self.chatbots > 0),
-            ("Chat with it", self.sessions_7d > 0 or self.messages_7d > 0),
-            ("Publish a version", self.published_chatbots > 0),
-        ]
+def tag_get(*, tag_id: int) -> Tag | None:
+    return Tag.objects.filter(pk=tag_id).first()
 
 
-def team_overview() -> TeamOverview:
-    """The team's home page numbers (last 7 days) in a handful of indexed counts."""
-    from tenant_apps.providers.selectors import llm_provider_list
+def session_export_get(*, export_id: int) -> SessionExport | None:
+    return SessionExport.objects.filter(pk=export_id).first()
 
-    since = timezone.now() - timedelta(days=7)
-    chatbots = Chatbot.objects.active()
-    messages = ChatMessage.objects.filter(created_at__gte=since, hidden=False)
-    return TeamOverview(
-        llm_providers=llm_provider_list().count(),
-        chatbots=chatbots.count(),
-        published_chatbots=chatbots.filter(published_version__isnull=False).count(),
-        sessions_7d=ChatSession.objects.filter(created_at__gte=since).count(),
-        messages_7d=messages.count(),
-        failed_turns_7d=Trace.objects.filter(created_at__gte=since, status="error").count(),
-        recent_sessions=list(
-            ChatSession.objects.select_related("chatbot", "participant", "version").order_by("-created_at")[:5]
-        ),
+
+def session_latest_open(*, chatbot_id: int, participant_id: int, platform: str) -> ChatSession | None:
+    """The participant's newest session on the chatbot and platform that has not ended (the one to resume)."""
+    return (
+        ChatSession.objects.filter(chatbot_id=chatbot_id, participant_id=participant_id, platform=platform)
+        .exclude(status=SessionStatus.ENDED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def message_by_external_id(*, chatbot_id: int, participant_id: int, external_id: str) -> ChatMessage | None:
+    """The participant's message with the platform's id ``external_id`` in any of their sessions on the chatbot:
+    how a redelivery is recognised after the session it came in has ended."""
+    return (
+        ChatMessage.objects.select_related("session")
+        .filter(
+            session__chatbot_id=chatbot_id,
+            session__participant_id=participant_id,
+            external_id=external_id,
+            role=MessageRole.USER,
+        )
+        .first()
     )

@@ -1,4 +1,5 @@
-"""Celery adapters for conversations."""
+"""Celery adapters for conversations: each calls ``turns`` or ``exports``, which never enqueue a task (``ingress``
+and ``services`` enqueue these after commit)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from typing import Any
 
 from config.celery import Queue, app
 from shared_apps.core.exceptions import RetryableProviderError
-from tenant_apps.conversations import exports, services
+from tenant_apps.conversations import exports, turns
 from tenants.tasks import enqueue_for_each_active_team
 
 
 @app.task(
+    name="tenant_apps.conversations.tasks.turn_process_task",
     bind=True,
     queue=Queue.CHAT,
     acks_late=True,
@@ -23,22 +25,22 @@ from tenants.tasks import enqueue_for_each_active_team
 def turn_process_task(self: Any, *, message_id: int) -> None:
     """Answer one participant message (in the schema stamped on the task). Redeliveries never double-reply;
     a passing provider failure is retried with backoff, and the last attempt answers with an apology."""
-    services.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+    turns.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
 
 
-@app.task(queue=Queue.MAINTENANCE)
+@app.task(name="tenant_apps.conversations.tasks.turns_requeue_dispatch_task", queue=Queue.MAINTENANCE)
 def turns_requeue_dispatch_task() -> int:
     """Beat entry point (public): one sweep for stuck turns per active team, each in its own schema."""
     return enqueue_for_each_active_team(turns_requeue_task)
 
 
-@app.task(queue=Queue.MAINTENANCE)
+@app.task(name="tenant_apps.conversations.tasks.turns_requeue_task", queue=Queue.MAINTENANCE)
 def turns_requeue_task() -> int:
-    """Re-enqueue the current team's turns whose enqueue or worker was lost (see services.turns_requeue_stuck)."""
-    return services.turns_requeue_stuck()
+    """Re-enqueue the current team's turns whose enqueue or worker was lost (see turns.turns_requeue_stuck)."""
+    return turns.turns_requeue_stuck(enqueue=lambda message_id: turn_process_task.delay(message_id=message_id))
 
 
-@app.task(queue=Queue.MAINTENANCE, acks_late=True)
+@app.task(name="tenant_apps.conversations.tasks.session_export_task", queue=Queue.MAINTENANCE, acks_late=True)
 def session_export_task(*, export_id: int) -> None:
     """Write the CSV of an export's filtered sessions, updating its progress as it goes."""
     exports.export_run(export_id=export_id)

@@ -3,13 +3,15 @@
 Two levels. ``GraphSpec`` is the *shape* (nodes and edges with ids); a document that does not even have that
 shape is refused outright. Everything else (one start, one end, no cycles, reachability, handles, router wiring,
 params) is *validation*: a graph with such errors is still stored, so the editor can save work in progress and
-show the errors next to the nodes (ADR 0030), but it cannot be run or frozen into a version.
+show the errors next to the nodes (ADR 0030), but it cannot be run or frozen into a version. Validation is a list
+of rules (``RULES``), one function each; a new rule is one more function in that list.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -96,139 +98,233 @@ def parse_graph(document: Any) -> GraphSpec:
     return GraphSpec.model_validate(document)
 
 
-def check_graph(spec: GraphSpec) -> CheckedGraph:
-    errors: list[GraphError] = []
-    nodes: dict[str, NodeSpec] = {}
-    params: dict[str, NodeParams] = {}
+def pipeline_validate(*, graph: Any) -> list[GraphError]:
+    """Every error in ``graph`` (a stored or submitted document), each with its node or edge. [] means runnable."""
+    try:
+        spec = parse_graph(graph)
+    except ValidationError as exc:
+        return [
+            GraphError("graph.bad_shape", f"{'.'.join(str(p) for p in error['loc']) or 'graph'}: {error['msg']}")
+            for error in exc.errors(include_url=False)
+        ]
+    return check_graph(spec).errors
 
-    for node in spec.nodes:
-        if node.id in nodes:
-            errors.append(GraphError("graph.duplicate_node_id", f"Two nodes have the id {node.id!r}.", node.id))
-            continue
-        nodes[node.id] = node
+
+@dataclass(slots=True)
+class GraphCheck:
+    """One validation in progress. ``RULES`` run in order; the first ones also decide what the later ones see:
+    ``nodes`` (one per id), ``params`` (of the nodes whose params are valid), and the sound edges as ``outgoing``,
+    ``incoming`` and ``wired`` (the output handles that have an edge)."""
+
+    spec: GraphSpec
+    nodes: dict[str, NodeSpec] = field(default_factory=dict)
+    params: dict[str, NodeParams] = field(default_factory=dict)
+    outgoing: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    incoming: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    wired: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    edge_ids: set[str] = field(default_factory=set)
+    links: set[tuple[str, str, str, str]] = field(default_factory=set)  # (source, handle, target, handle)
+    cyclic: set[str] = field(default_factory=set)
+
+    def of_type(self, type_name: str) -> list[str]:
+        return [node.id for node in self.nodes.values() if node.type == type_name]
+
+
+Rule = Callable[[GraphCheck], Iterable[GraphError]]
+
+
+def check_graph(spec: GraphSpec) -> CheckedGraph:
+    """Run every rule of ``RULES`` over ``spec``; all errors at once."""
+    check = GraphCheck(spec=spec)
+    errors = [error for rule in RULES for error in rule(check)]
+    return CheckedGraph(spec=spec, errors=errors, params=check.params)
+
+
+# ------------------------------------------------------------------------------------------------------ nodes
+
+
+def unique_node_ids(check: GraphCheck) -> Iterator[GraphError]:
+    """The first node of each id is the node; later ones are errors (and invisible to the other rules)."""
+    for node in check.spec.nodes:
+        if node.id in check.nodes:
+            yield GraphError("graph.duplicate_node_id", f"Two nodes have the id {node.id!r}.", node.id)
+        else:
+            check.nodes[node.id] = node
+
+
+def known_node_types(check: GraphCheck) -> Iterator[GraphError]:
+    for node in check.nodes.values():
+        if node.type not in NODE_TYPES:
+            yield GraphError("graph.unknown_node_type", f"Unknown node type {node.type!r}.", node.id)
+
+
+def valid_params(check: GraphCheck) -> Iterator[GraphError]:
+    """Each node's params against its type's params model; valid ones are kept for the run (``check.params``)."""
+    for node in check.nodes.values():
         node_type = NODE_TYPES.get(node.type)
         if node_type is None:
-            errors.append(GraphError("graph.unknown_node_type", f"Unknown node type {node.type!r}.", node.id))
             continue
         try:
-            params[node.id] = node_type.params_model.model_validate(node.params)
+            check.params[node.id] = node_type.params_model.model_validate(node.params)
         except ValidationError as exc:
-            errors.extend(_param_errors(node, exc))
+            yield from _param_errors(node, exc)
 
-    starts = [node.id for node in nodes.values() if node.type == "start"]
-    ends = [node.id for node in nodes.values() if node.type == "end"]
+
+def one_start(check: GraphCheck) -> Iterator[GraphError]:
+    starts = check.of_type("start")
     if not starts:
-        errors.append(GraphError("graph.no_start", "The pipeline needs a start node."))
+        yield GraphError("graph.no_start", "The pipeline needs a start node.")
     for extra in starts[1:]:
-        errors.append(GraphError("graph.multiple_starts", "A pipeline has exactly one start node.", extra))
+        yield GraphError("graph.multiple_starts", "A pipeline has exactly one start node.", extra)
+
+
+def one_end(check: GraphCheck) -> Iterator[GraphError]:
+    ends = check.of_type("end")
     if not ends:
-        errors.append(GraphError("graph.no_end", "The pipeline needs an end node."))
+        yield GraphError("graph.no_end", "The pipeline needs an end node.")
     for extra in ends[1:]:
-        errors.append(GraphError("graph.multiple_ends", "A pipeline has exactly one end node.", extra))
+        yield GraphError("graph.multiple_ends", "A pipeline has exactly one end node.", extra)
 
-    edge_ids: set[str] = set()
-    links: set[tuple[str, str, str, str]] = set()
-    outgoing: dict[str, list[str]] = defaultdict(list)
-    incoming: dict[str, list[str]] = defaultdict(list)
-    wired: dict[str, set[str]] = defaultdict(set)
-    for edge in spec.edges:
-        if edge.id in edge_ids:
-            errors.append(GraphError("graph.duplicate_edge_id", f"Two edges have the id {edge.id!r}.", edge_id=edge.id))
-            continue
-        edge_ids.add(edge.id)
-        missing = [end for end in (edge.source, edge.target) if end not in nodes]
-        if missing:
-            known = next((end for end in (edge.source, edge.target) if end in nodes), None)
-            errors.append(
-                GraphError(
-                    "graph.dangling_edge",
-                    f"An edge points at a node that does not exist ({', '.join(repr(m) for m in missing)}).",
-                    known,
-                    edge.id,
-                )
-            )
-            continue
-        link = (edge.source, edge.source_handle, edge.target, edge.target_handle)
-        if link in links:
-            errors.append(
-                GraphError("graph.duplicate_edge", "These two nodes are already connected.", edge.source, edge.id)
-            )
-            continue
-        links.add(link)
-        source, target = nodes[edge.source], nodes[edge.target]
-        ok = True
-        source_type = NODE_TYPES.get(source.type)
-        if source_type is not None and source.id in params:
-            handles = source_type.output_handles(params[source.id])
-            if edge.source_handle not in handles:
-                ok = False
-                message = (
-                    "The end node has no outputs."
-                    if source.type == "end"
-                    else f"{_name(source)} has no output {edge.source_handle!r}."
-                )
-                errors.append(GraphError("graph.unknown_handle", message, source.id, edge.id))
-        target_type = NODE_TYPES.get(target.type)
-        if target_type is not None and edge.target_handle not in target_type.input_handles():
-            ok = False
-            message = (
-                "The start node has no inputs."
-                if target.type == "start"
-                else f"{_name(target)} has no input {edge.target_handle!r}."
-            )
-            errors.append(GraphError("graph.unknown_handle", message, target.id, edge.id))
-        if ok:
-            outgoing[source.id].append(target.id)
-            incoming[target.id].append(source.id)
-            wired[source.id].add(edge.source_handle)
 
-    for node_id, node in nodes.items():
-        node_type = NODE_TYPES.get(node.type)
-        if node_type is None or not node_type.is_router or node_id not in params:
-            continue
-        keywords = getattr(params[node_id], "keywords", [])
-        for index, handle in enumerate(node_type.output_handles(params[node_id])):
-            if handle not in wired[node_id]:
-                errors.append(
-                    GraphError(
-                        "graph.router_output_unwired",
-                        f"{_name(node)}: route {keywords[index]!r} is not connected to anything.",
-                        node_id,
-                        field=f"keywords.{index}",
-                    )
-                )
+# ------------------------------------------------------------------------------------------------------ edges
 
-    in_cycle = _cycle_nodes(list(nodes), outgoing)
-    for component in in_cycle:
-        errors.append(
-            GraphError(
-                "graph.cycle",
-                "These nodes form a loop: " + " → ".join(component) + ". Pipelines cannot loop.",
-                component[0],
-            )
+
+def sound_edges(check: GraphCheck) -> Iterator[GraphError]:
+    """Each edge through ``EDGE_RULES``: the first rule that finds a problem reports it and the edge is left out;
+    an edge with no problem joins the graph the later rules walk."""
+    for edge in check.spec.edges:
+        problems: list[GraphError] = []
+        for edge_rule in EDGE_RULES:
+            problems = edge_rule(check, edge)
+            if problems:
+                break
+        yield from problems
+        if not problems:
+            check.outgoing[edge.source].append(edge.target)
+            check.incoming[edge.target].append(edge.source)
+            check.wired[edge.source].add(edge.source_handle)
+
+
+EdgeRule = Callable[[GraphCheck, EdgeSpec], list[GraphError]]
+
+
+def unique_edge_id(check: GraphCheck, edge: EdgeSpec) -> list[GraphError]:
+    if edge.id in check.edge_ids:
+        return [GraphError("graph.duplicate_edge_id", f"Two edges have the id {edge.id!r}.", edge_id=edge.id)]
+    check.edge_ids.add(edge.id)
+    return []
+
+
+def edge_ends_exist(check: GraphCheck, edge: EdgeSpec) -> list[GraphError]:
+    missing = [end for end in (edge.source, edge.target) if end not in check.nodes]
+    if not missing:
+        return []
+    known = next((end for end in (edge.source, edge.target) if end in check.nodes), None)
+    message = f"An edge points at a node that does not exist ({', '.join(repr(m) for m in missing)})."
+    return [GraphError("graph.dangling_edge", message, known, edge.id)]
+
+
+def edge_not_repeated(check: GraphCheck, edge: EdgeSpec) -> list[GraphError]:
+    link = (edge.source, edge.source_handle, edge.target, edge.target_handle)
+    if link in check.links:
+        return [GraphError("graph.duplicate_edge", "These two nodes are already connected.", edge.source, edge.id)]
+    check.links.add(link)
+    return []
+
+
+def edge_handles_exist(check: GraphCheck, edge: EdgeSpec) -> list[GraphError]:
+    """The edge leaves from an output its source has and enters an input its target has."""
+    problems = []
+    source, target = check.nodes[edge.source], check.nodes[edge.target]
+    source_type, target_type = NODE_TYPES.get(source.type), NODE_TYPES.get(target.type)
+    source_params = check.params.get(source.id)  # a source with invalid params: its outputs are unknown
+    outputs = source_type.output_handles(source_params) if source_type and source_params is not None else None
+    if outputs is not None and edge.source_handle not in outputs:
+        message = (
+            "The end node has no outputs."
+            if source.type == "end"
+            else f"{_name(source)} has no output {edge.source_handle!r}."
         )
-    cyclic = {node_id for component in in_cycle for node_id in component}
+        problems.append(GraphError("graph.unknown_handle", message, source.id, edge.id))
+    if target_type is not None and edge.target_handle not in target_type.input_handles():
+        message = (
+            "The start node has no inputs."
+            if target.type == "start"
+            else f"{_name(target)} has no input {edge.target_handle!r}."
+        )
+        problems.append(GraphError("graph.unknown_handle", message, target.id, edge.id))
+    return problems
 
-    if len(starts) == 1:
-        reachable = _reach(starts[0], outgoing)
-        for node_id in nodes:
-            if node_id not in reachable:
-                if nodes[node_id].type == "end":
-                    errors.append(
-                        GraphError("graph.end_unreachable", "The end node cannot be reached from start.", node_id)
-                    )
-                else:
-                    errors.append(
-                        GraphError(
-                            "graph.unreachable_node", f"{_name(nodes[node_id])} cannot be reached from start.", node_id
-                        )
-                    )
-    if len(ends) == 1:
-        reaches_end = _reach(ends[0], incoming)
-        for node_id, node in nodes.items():
-            if node_id not in reaches_end and node_id not in cyclic and node.type != "end":
-                errors.append(GraphError("graph.dead_end", f"{_name(node)} does not lead to the end node.", node_id))
-    return CheckedGraph(spec=spec, errors=errors, params=params)
+
+EDGE_RULES: list[EdgeRule] = [unique_edge_id, edge_ends_exist, edge_not_repeated, edge_handles_exist]
+
+
+# ---------------------------------------------------------------------------------------------- the whole graph
+
+
+def routers_wired(check: GraphCheck) -> Iterator[GraphError]:
+    """Every route of a router leads somewhere."""
+    for node_id, node in check.nodes.items():
+        node_type = NODE_TYPES.get(node.type)
+        if node_type is None or not node_type.is_router or node_id not in check.params:
+            continue
+        keywords = getattr(check.params[node_id], "keywords", [])
+        for index, handle in enumerate(node_type.output_handles(check.params[node_id])):
+            if handle not in check.wired[node_id]:
+                yield GraphError(
+                    "graph.router_output_unwired",
+                    f"{_name(node)}: route {keywords[index]!r} is not connected to anything.",
+                    node_id,
+                    field=f"keywords.{index}",
+                )
+
+
+def no_cycles(check: GraphCheck) -> Iterator[GraphError]:
+    for component in _cycle_nodes(list(check.nodes), check.outgoing):
+        check.cyclic.update(component)
+        message = "These nodes form a loop: " + " → ".join(component) + ". Pipelines cannot loop."
+        yield GraphError("graph.cycle", message, component[0])
+
+
+def reachable_from_start(check: GraphCheck) -> Iterator[GraphError]:
+    starts = check.of_type("start")
+    if len(starts) != 1:
+        return
+    reachable = _reach(starts[0], check.outgoing)
+    for node_id, node in check.nodes.items():
+        if node_id in reachable:
+            continue
+        if node.type == "end":
+            yield GraphError("graph.end_unreachable", "The end node cannot be reached from start.", node_id)
+        else:
+            yield GraphError("graph.unreachable_node", f"{_name(node)} cannot be reached from start.", node_id)
+
+
+def leads_to_end(check: GraphCheck) -> Iterator[GraphError]:
+    """Every node but the end leads to it (nodes in a loop are reported by ``no_cycles`` instead)."""
+    ends = check.of_type("end")
+    if len(ends) != 1:
+        return
+    reaches_end = _reach(ends[0], check.incoming)
+    for node_id, node in check.nodes.items():
+        if node_id not in reaches_end and node_id not in check.cyclic and node.type != "end":
+            yield GraphError("graph.dead_end", f"{_name(node)} does not lead to the end node.", node_id)
+
+
+# The rules, in the order they run. A new rule is a function of a ``GraphCheck`` that yields ``GraphError``s,
+# added here after the rules whose findings it reads (tests/tenant_apps/pipelines/test_graph.py).
+RULES: list[Rule] = [
+    unique_node_ids,
+    known_node_types,
+    valid_params,
+    one_start,
+    one_end,
+    sound_edges,
+    routers_wired,
+    no_cycles,
+    reachable_from_start,
+    leads_to_end,
+]
 
 
 def _name(node: NodeSpec) -> str:

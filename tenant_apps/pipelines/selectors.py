@@ -7,12 +7,12 @@ from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
+from shared_apps.core.db import connection
 from tenant_apps.pipelines.engine.executor import CompiledPipeline, compile_graph
 from tenant_apps.pipelines.exceptions import PipelineNotFoundError
-from tenant_apps.pipelines.graph import GraphError
+from tenant_apps.pipelines.graph import GraphError, pipeline_validate
 from tenant_apps.pipelines.models import Pipeline
 from tenant_apps.pipelines.nodes import NODE_TYPES
-from tenants.db import connection
 
 PALETTE_ORDER = [
     "start",
@@ -40,8 +40,6 @@ def pipeline_get(*, pipeline_id: int) -> Pipeline:
 
 
 def pipeline_errors(*, pipeline: Pipeline) -> list[GraphError]:
-    from tenant_apps.pipelines.services import pipeline_validate
-
     return pipeline_validate(graph=pipeline.graph)
 
 

@@ -10,13 +10,10 @@ import copy
 import logging
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
 from pydantic import ValidationError
 
-from tenant_apps.pipelines import selectors
+from tenant_apps.pipelines import selectors, tasks
 from tenant_apps.pipelines.engine.context import RunContext
 from tenant_apps.pipelines.engine.result import NodeFailure, RunResult
 from tenant_apps.pipelines.exceptions import (
@@ -25,7 +22,7 @@ from tenant_apps.pipelines.exceptions import (
     PipelineFrozenError,
     PipelineInvalidError,
 )
-from tenant_apps.pipelines.graph import GraphError, check_graph, parse_graph
+from tenant_apps.pipelines.graph import parse_graph, pipeline_validate
 from tenant_apps.pipelines.models import Pipeline, PipelineEmail
 
 logger = logging.getLogger(__name__)
@@ -136,18 +133,6 @@ def pipeline_restore(*, pipeline: Pipeline, source: Pipeline) -> Pipeline:
     return locked
 
 
-def pipeline_validate(*, graph: Any) -> list[GraphError]:
-    """Every error in ``graph`` (a stored or submitted document), each with its node or edge. [] means runnable."""
-    try:
-        spec = parse_graph(graph)
-    except ValidationError as exc:
-        return [
-            GraphError("graph.bad_shape", f"{'.'.join(str(p) for p in error['loc']) or 'graph'}: {error['msg']}")
-            for error in exc.errors(include_url=False)
-        ]
-    return check_graph(spec).errors
-
-
 def pipeline_run(*, pipeline: Pipeline, context: RunContext) -> RunResult:
     """Run one turn. Never raises for a node failure or an invalid graph: the result says what went wrong.
 
@@ -189,36 +174,6 @@ def pipeline_run(*, pipeline: Pipeline, context: RunContext) -> RunResult:
 
 def pipeline_email_enqueue(*, recipients: tuple[str, ...] | list[str], subject: str, body: str) -> PipelineEmail:
     """Record an email and send it from the pipelines queue once the surrounding transaction commits."""
-    from tenant_apps.pipelines.tasks import pipeline_email_send_task
-
     email = PipelineEmail.objects.create(recipients=list(recipients), subject=subject[:500], body=body)
-    transaction.on_commit(lambda: pipeline_email_send_task.delay(email_id=email.pk))
+    transaction.on_commit(lambda: tasks.pipeline_email_send_task.delay(email_id=email.pk))
     return email
-
-
-def pipeline_email_send(*, email_id: int) -> PipelineEmail | None:
-    """Send a queued email once; a second delivery of the task finds it sent and does nothing.
-
-    On an SMTP error the row stays pending with the error noted and the error propagates, so the task retries.
-    """
-    try:
-        with transaction.atomic():
-            email = PipelineEmail.objects.select_for_update().filter(pk=email_id).first()
-            if email is None or email.status == PipelineEmail.Status.SENT:
-                return email
-            send_mail(
-                subject=email.subject,
-                message=email.body,
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=list(email.recipients),
-                fail_silently=False,
-            )
-            email.status = PipelineEmail.Status.SENT
-            email.sent_at = timezone.now()
-            email.error = ""
-            email.save(update_fields=["status", "sent_at", "error"])
-            return email
-    except OSError as exc:  # smtplib errors are OSErrors
-        logger.warning("pipeline_email.failed", extra={"email_id": email_id})
-        PipelineEmail.objects.filter(pk=email_id).update(error=str(exc)[:500])
-        raise

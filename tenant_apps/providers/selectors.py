@@ -64,6 +64,10 @@ def llm_provider_custom_models(*, provider: LlmProvider) -> QuerySet[LlmProvider
     return provider.custom_models.order_by("name")
 
 
+def llm_provider_custom_model_get(*, provider: LlmProvider, model_id: int) -> LlmProviderModel | None:
+    return provider.custom_models.filter(pk=model_id).first()
+
+
 def llm_model_options(*, provider: LlmProvider, include_deprecated: bool = False) -> list[ModelOption]:
     """The team's own models for ``provider`` first, then the catalog's models of its type (default first)."""
     options = [

@@ -246,7 +246,7 @@ def llm_model_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 def llm_model_delete_view(request: HttpRequest, pk: int, model_pk: int) -> HttpResponse:
     provider = _provider(ProviderKind.LLM, pk)
     assert isinstance(provider, LlmProvider)
-    model = provider.custom_models.filter(pk=model_pk).first()
+    model = selectors.llm_provider_custom_model_get(provider=provider, model_id=model_pk)
     if model is None:
         raise Http404("Model not found")
     services.llm_provider_model_delete(model=model, user=request.user)

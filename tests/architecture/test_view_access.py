@@ -6,14 +6,14 @@ from tenants.access import API, MEMBERS, OPEN, view_policy
 
 # Views reachable without team membership, each for a reason.
 OPEN_ALLOWED = {
-    "shared_apps.core.views.health_view",  # load balancer health check
+    "tenants.views.health_view",  # load balancer health check
     "shared_apps.accounts.views.handoff_view",  # redeems the signed login token
     # The public link of a chatbot marked public: anyone may chat with its published version.
-    "tenant_apps.conversations.views.public_chat_view",
-    "tenant_apps.conversations.views.public_send_view",
-    "tenant_apps.conversations.views.public_reply_view",
-    "tenant_apps.conversations.views.public_consent_view",
-    "tenant_apps.conversations.views.public_file_view",
+    "tenant_apps.conversations.views.public_link.public_chat_view",
+    "tenant_apps.conversations.views.public_link.public_send_view",
+    "tenant_apps.conversations.views.public_link.public_reply_view",
+    "tenant_apps.conversations.views.public_link.public_consent_view",
+    "tenant_apps.conversations.views.public_link.public_file_view",
 }
 
 

@@ -76,7 +76,7 @@ def objects(team_a, make_member, settings, tmp_path):
     from tenants.context import tenant_context
     from tenants.enums import ExportStatus
     from tenants.models import Membership, TeamExport
-    from tenants.services import invitation_create
+    from tenants.services.invitations import invitation_create
 
     settings.TEAM_EXPORT_ROOT = str(tmp_path)
     owner = make_member(team_a, Role.OWNER, email="the-owner@example.com")
@@ -138,13 +138,14 @@ def _chat_objects(tmp_path, owner):
     from tenant_apps.conversations.enums import ExportStatus as SessionExportStatus
     from tenant_apps.conversations.enums import Platform
     from tenant_apps.conversations.models import ChatFile, SessionExport, Tag, Trace
+    from tests.factories.conversations import say
 
     form = ConsentForm.objects.create(name="Matrix consent", consent_text="Agree?")
     chatbot = chatbot_create(name="Matrix bot", created_by=owner)
     version_create(chatbot=chatbot, actor=owner)
     participant = services.participant_for_member(user=owner)
     session = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
-    message = services.message_receive(session=session, content="hello")
+    message = say(session, "hello")
     trace = Trace.objects.create(session=session, message=message, status="success")
     tag = Tag.objects.create(name="matrix")
     export = SessionExport.objects.create(status=SessionExportStatus.DONE, file_name="matrix.csv")

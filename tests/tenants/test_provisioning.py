@@ -6,8 +6,9 @@ from django_tenants.utils import schema_exists
 
 from tenants import provisioning
 from tenants.enums import TeamStatus
+from tenants.lifecycle import team_delete, team_provision
 from tenants.models import Team
-from tenants.services import team_create, team_delete, team_provision
+from tenants.services.teams import team_create
 
 
 def _tables(schema):

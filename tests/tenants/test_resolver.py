@@ -3,7 +3,7 @@ import pytest
 from tenants import resolver
 from tenants.enums import TeamStatus
 from tenants.models import Team
-from tenants.services import team_set_status
+from tenants.services.teams import team_set_status
 
 
 def test_team_for_host_second_lookup_needs_no_query(team_a, django_assert_num_queries):

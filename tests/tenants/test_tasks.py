@@ -1,6 +1,6 @@
+from shared_apps.core.db import connection
 from tenants import tasks
 from tenants.context import tenant_context
-from tenants.db import connection
 from tenants.enums import TeamStatus
 from tenants.models import Team
 

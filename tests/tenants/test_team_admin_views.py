@@ -7,8 +7,8 @@ import pytest
 
 from tenants import resolver
 from tenants.enums import ExportStatus, Role, TeamStatus
+from tenants.exports import team_export_run
 from tenants.models import Invitation, Membership, Team, TeamExport
-from tenants.services import team_export_run
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_invitation_form_offers_owner_role_only_to_owners(team_a, make_member, c
 
 @pytest.fixture
 def invitation(team_a, owner):
-    from tenants.services import invitation_create
+    from tenants.services.invitations import invitation_create
 
     return invitation_create(team=team_a, email="new@example.com", role=Role.VIEWER, invited_by=owner)
 
@@ -166,7 +166,7 @@ def test_invitation_resend_and_revoke(owner_client, invitation, mailoutbox, djan
 
 @pytest.mark.parametrize("action", ["resend", "revoke"])
 def test_invitation_actions_on_another_teams_invitation_are_404(owner_client, team_b, make_member, action, team_a):
-    from tenants.services import invitation_create
+    from tenants.services.invitations import invitation_create
 
     their_owner = make_member(team_b, Role.OWNER)
     theirs = invitation_create(team=team_b, email="x@example.com", role=Role.VIEWER, invited_by=their_owner)

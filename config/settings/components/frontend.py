@@ -1,5 +1,6 @@
 # ------------------------------------------------------------------------------
-# Templates and static files (built by npm from assets/ into static/build/, served by WhiteNoise).
+# Templates and static files: static/ holds committed images and icons and the npm build of assets/ (static/build/),
+# served by WhiteNoise.
 # ------------------------------------------------------------------------------
 from pathlib import Path
 from typing import Any

@@ -2,7 +2,9 @@
 
 The caller (the conversations app's turn service) builds one ``RunContext`` per turn. Everything a node needs
 from the outside world comes through here, which is what lets tests run the engine against in-memory stores and
-a scripted model, and what keeps the engine free of ORM access in the hot path.
+a scripted model, and what keeps the engine free of ORM access in the hot path. The engine imports no model,
+service or view of any app (import contract); the adapters that reach the team's data live outside it
+(``tenant_apps.pipelines.adapters``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from django.utils import timezone
 
+from shared_apps.core.exceptions import ApplicationError
 from shared_apps.core.http import SafeResponse, safe_request
 from tenant_apps.providers.llm.errors import LlmError
 from tenant_apps.providers.llm.tokens import count_tokens
@@ -138,16 +141,16 @@ ModelResolver = Callable[[int, str], ChatModel]
 HttpRequester = Callable[..., SafeResponse]
 
 
-def provider_models(provider_id: int, model: str) -> ChatModel:
-    """Default ``models``: the team's provider through the LLM layer (raises ``provider.not_found``)."""
-    from tenant_apps.providers.llm.factory import chat_model_for  # the SDKs load only when a model is needed
-
-    return chat_model_for(provider_id=provider_id, model=model)
-
-
 def no_models(provider_id: int, model: str) -> ChatModel:
-    """A ``models`` for runs that must not call a model (the LLM node fails with ``pipeline.no_model``)."""
+    """The default ``models``: this run has no language model (the LLM node fails with ``pipeline.no_model``).
+    Real runs pass the team's models (``tenant_apps.pipelines.adapters.run_context``)."""
     raise LlmError(code="pipeline.no_model", message="No language model is available to this run.")
+
+
+def no_email(request: EmailRequest) -> None:
+    """The default ``send_email``: this run cannot send email (the node fails with ``pipeline.no_email``). Real runs
+    queue it on the pipelines queue (``tenant_apps.pipelines.adapters.run_context``)."""
+    raise ApplicationError(code="pipeline.no_email", message="Email cannot be sent from this run.")
 
 
 def layer_count_tokens(text: str, model: str) -> int:
@@ -155,15 +158,9 @@ def layer_count_tokens(text: str, model: str) -> int:
     return count_tokens(text, model=model)
 
 
-def enqueue_email_on_commit(request: EmailRequest) -> None:
-    """Default ``send_email``: a Celery task on the pipelines queue, sent once the caller's transaction commits."""
-    from tenant_apps.pipelines.services import pipeline_email_enqueue
-
-    pipeline_email_enqueue(recipients=request.recipients, subject=request.subject, body=request.body)
-
-
-def _default_code_runner() -> CodeRunner:
-    from tenant_apps.pipelines.sandbox.runner import default_code_runner
+def sandbox_code_runner() -> CodeRunner:
+    """Default ``code_runner``: the process-wide sandbox (started on first use)."""
+    from tenant_apps.pipelines.sandbox.runner import default_code_runner  # no sandbox process until a code node runs
 
     return default_code_runner()
 
@@ -171,7 +168,10 @@ def _default_code_runner() -> CodeRunner:
 @dataclass(frozen=True, kw_only=True)
 class RunContext:
     """Everything one run reads from or hands to the outside. State mappings are copied; the originals are never
-    mutated (the caller persists ``RunResult``'s final state in its own transaction)."""
+    mutated (the caller persists ``RunResult``'s final state in its own transaction).
+
+    The defaults need no app: no model and no email (both fail the node that asks), the SSRF-guarded HTTP client,
+    the code sandbox. ``tenant_apps.pipelines.adapters.run_context`` wires the team's models and email."""
 
     input_text: str
     attachments: Sequence[Attachment] = ()
@@ -179,10 +179,10 @@ class RunContext:
     session_state: Mapping[str, Any] = field(default_factory=dict)
     participant: ParticipantInfo = field(default_factory=ParticipantInfo)
     history: HistoryStore = field(default_factory=InMemoryHistoryStore)
-    models: ModelResolver = provider_models
-    send_email: Callable[[EmailRequest], None] = enqueue_email_on_commit
+    models: ModelResolver = no_models
+    send_email: Callable[[EmailRequest], None] = no_email
     http_request: HttpRequester = safe_request
-    code_runner: Callable[[], CodeRunner] = _default_code_runner
+    code_runner: Callable[[], CodeRunner] = sandbox_code_runner
     count_tokens: Callable[[str, str], int] = layer_count_tokens
     now: Callable[[], datetime] = timezone.now
 

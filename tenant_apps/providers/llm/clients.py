@@ -8,7 +8,8 @@ objects are cheap and made per call site. The hot path is a dict build, one SDK 
 Retries are ours, not the SDK's (clients are built with ``max_retries=0``): rate limits, timeouts and 5xx are
 retried a bounded number of times with exponential backoff and jitter, honouring ``Retry-After`` up to
 ``max_retry_wait``; a longer requested wait raises at once so a Celery task can retry later instead of holding a
-worker. A stream is only retried before its first event.
+worker. A stream is only retried before its first event. Both SDKs' streams go through ``SdkChatModel._streamed``:
+each class only reads its SDK's events into a ``StreamAssembly``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from shared_apps.catalog.selectors import ModelTraits
@@ -112,6 +114,68 @@ class SdkChatModel:
     def _estimated_usage(self, messages: Sequence[Message], text: str) -> Usage:
         """For servers that report no usage (some local servers in streaming mode)."""
         return Usage(input_tokens=count_tokens(messages, model=self.model), output_tokens=count_tokens(text))
+
+    def _streamed(
+        self,
+        events: Any,
+        read: Callable[[Any, StreamAssembly], Iterator[str]],
+        messages: Sequence[Message],
+        started: float,
+    ) -> Iterator[StreamDelta]:
+        """The stream both SDKs share: each event goes to ``read``, which fills the assembly and yields the text it
+        carries (passed on at once as ``StreamDelta(text=...)``); SDK errors are mapped, the stream is closed
+        whatever happens, and the last delta carries the whole reply."""
+        assembly = StreamAssembly(model=self.model, started=started)
+        try:
+            for event in events:
+                for text in read(event, assembly):
+                    assembly.text_parts.append(text)
+                    yield StreamDelta(text=text)
+        except SDK_ERRORS as exc:
+            raise self._map(exc) from exc
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+        yield StreamDelta(result=assembly.result(estimate=lambda text: self._estimated_usage(messages, text)))
+
+
+@dataclass
+class StreamAssembly:
+    """What a stream adds up to as its events arrive: text, tool calls (by the SDK's index), usage, finish reason."""
+
+    model: str
+    started: float
+    text_parts: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    usage: Usage | None = None
+    finish_reason: str = ""
+
+    def tool_call(
+        self, index: int, *, call_id: str | None = None, name: str | None = None, arguments: str = ""
+    ) -> None:
+        """Start or extend the tool call at ``index`` (ids and names arrive once, arguments in pieces)."""
+        slot = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+        slot["id"] = call_id or slot["id"]
+        slot["name"] = name or slot["name"]
+        slot["arguments"] += arguments
+
+    def result(self, *, estimate: Callable[[str], Usage]) -> ChatResult:
+        text = "".join(self.text_parts)
+        tool_calls = tuple(
+            ToolCall(
+                id=c["id"], name=c["name"], arguments=parse_arguments(c["arguments"]), raw_arguments=c["arguments"]
+            )
+            for _, c in sorted(self.calls.items())
+        )
+        return ChatResult(
+            text=text,
+            tool_calls=tool_calls,
+            usage=self.usage if self.usage is not None else estimate(text),
+            latency_ms=(time.perf_counter() - self.started) * 1000,
+            model=self.model,
+            finish_reason=self.finish_reason or ("tool_calls" if tool_calls else "stop"),
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -251,59 +315,34 @@ class OpenAIChatModel(SdkChatModel):
             body["stream_options"] = {"include_usage": True}
         started = time.perf_counter()
         chunks = self._with_retries(lambda: self._post(body, stream=True))
-        text_parts: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
-        usage: Usage | None = None
-        finish_reason = ""
-        model = self.model
-        try:
-            for chunk in chunks:
-                model = chunk.model or model
-                if chunk.usage is not None:
-                    details = chunk.usage.prompt_tokens_details
-                    usage = Usage(
-                        input_tokens=chunk.usage.prompt_tokens or 0,
-                        output_tokens=chunk.usage.completion_tokens or 0,
-                        cached_tokens=(details.cached_tokens or 0) if details is not None else 0,
-                    )
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                delta = choice.delta
-                if delta is not None and delta.content:
-                    text_parts.append(delta.content)
-                    yield StreamDelta(text=delta.content)
-                for call in (delta.tool_calls if delta is not None else None) or ():
-                    slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                    slot["id"] = call.id or slot["id"]
-                    if call.function is not None:
-                        slot["name"] = call.function.name or slot["name"]
-                        slot["arguments"] += call.function.arguments or ""
-                if choice.finish_reason:
-                    finish_reason = choice.finish_reason
-        except SDK_ERRORS as exc:
-            raise self._map(exc) from exc
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        text = "".join(text_parts)
-        tool_calls = tuple(
-            ToolCall(
-                id=c["id"], name=c["name"], arguments=parse_arguments(c["arguments"]), raw_arguments=c["arguments"]
+        yield from self._streamed(chunks, self._read_chunk, messages, started)
+
+    @staticmethod
+    def _read_chunk(chunk: Any, assembly: StreamAssembly) -> Iterator[str]:
+        assembly.model = chunk.model or assembly.model
+        if chunk.usage is not None:
+            details = chunk.usage.prompt_tokens_details
+            assembly.usage = Usage(
+                input_tokens=chunk.usage.prompt_tokens or 0,
+                output_tokens=chunk.usage.completion_tokens or 0,
+                cached_tokens=(details.cached_tokens or 0) if details is not None else 0,
             )
-            for _, c in sorted(calls.items())
-        )
-        yield StreamDelta(
-            result=ChatResult(
-                text=text,
-                tool_calls=tool_calls,
-                usage=usage if usage is not None else self._estimated_usage(messages, text),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                model=model,
-                finish_reason=finish_reason or ("tool_calls" if tool_calls else "stop"),
+        if not chunk.choices:
+            return
+        choice = chunk.choices[0]
+        delta = choice.delta
+        if delta is not None and delta.content:
+            yield delta.content
+        for call in (delta.tool_calls if delta is not None else None) or ():
+            function = call.function
+            assembly.tool_call(
+                call.index,
+                call_id=call.id,
+                name=function.name if function is not None else None,
+                arguments=(function.arguments or "") if function is not None else "",
             )
-        )
+        if choice.finish_reason:
+            assembly.finish_reason = choice.finish_reason
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -418,54 +457,29 @@ class AnthropicChatModel(SdkChatModel):
         create = self.client.messages.create
         started = time.perf_counter()
         events = self._with_retries(lambda: create(**kwargs))
-        text_parts: list[str] = []
-        blocks: dict[int, dict[str, str]] = {}
-        start_usage: Any = None
-        output_tokens: int | None = None
-        stop_reason = ""
-        model = self.model
-        try:
-            for event in events:
-                kind = event.type
-                if kind == "content_block_delta":
-                    delta = event.delta
-                    if delta.type == "text_delta":
-                        text_parts.append(delta.text)
-                        yield StreamDelta(text=delta.text)
-                    elif delta.type == "input_json_delta" and event.index in blocks:
-                        blocks[event.index]["arguments"] += delta.partial_json
-                elif kind == "content_block_start":
-                    block = event.content_block
-                    if block.type == "tool_use":
-                        blocks[event.index] = {"id": block.id, "name": block.name, "arguments": ""}
-                elif kind == "message_start":
-                    start_usage = event.message.usage
-                    model = event.message.model or model
-                elif kind == "message_delta":
-                    stop_reason = event.delta.stop_reason or stop_reason
-                    if event.usage is not None:
-                        output_tokens = event.usage.output_tokens
-        except SDK_ERRORS as exc:
-            raise self._map(exc) from exc
-        finally:
-            close = getattr(events, "close", None)
-            if close is not None:
-                close()
-        text = "".join(text_parts)
-        tool_calls = tuple(
-            ToolCall(
-                id=b["id"], name=b["name"], arguments=parse_arguments(b["arguments"]), raw_arguments=b["arguments"]
-            )
-            for _, b in sorted(blocks.items())
-        )
-        usage = self._usage(start_usage, output_tokens) if start_usage is not None else None
-        yield StreamDelta(
-            result=ChatResult(
-                text=text,
-                tool_calls=tool_calls,
-                usage=usage if usage is not None else self._estimated_usage(messages, text),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                model=model,
-                finish_reason=FINISH_REASONS.get(stop_reason, stop_reason or "stop"),
-            )
-        )
+        start_usage: Any = None  # input side, from message_start; the output count comes with message_delta
+
+        def read(event: Any, assembly: StreamAssembly) -> Iterator[str]:
+            nonlocal start_usage
+            kind = event.type
+            if kind == "content_block_delta":
+                delta = event.delta
+                if delta.type == "text_delta":
+                    yield delta.text
+                elif delta.type == "input_json_delta" and event.index in assembly.calls:
+                    assembly.tool_call(event.index, arguments=delta.partial_json)
+            elif kind == "content_block_start":
+                block = event.content_block
+                if block.type == "tool_use":
+                    assembly.tool_call(event.index, call_id=block.id, name=block.name)
+            elif kind == "message_start":
+                start_usage = event.message.usage
+                assembly.model = event.message.model or assembly.model
+                assembly.usage = self._usage(start_usage)
+            elif kind == "message_delta":
+                if event.delta.stop_reason:
+                    assembly.finish_reason = FINISH_REASONS.get(event.delta.stop_reason, event.delta.stop_reason)
+                if event.usage is not None and start_usage is not None:
+                    assembly.usage = self._usage(start_usage, event.usage.output_tokens)
+
+        yield from self._streamed(events, read, messages, started)

@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from shared_apps.catalog.enums import LlmApi
 from shared_apps.catalog.selectors import ModelTraits, model_traits, provider_type_get
+from shared_apps.core.db import connection
 from shared_apps.core.http import validate_public_url
 from shared_apps.core.prepared import PreparedQuery
 from tenant_apps.providers.exceptions import ProviderNotFoundError
@@ -33,7 +34,6 @@ from tenant_apps.providers.llm.tokens import count_tokens
 from tenant_apps.providers.llm.transport import GuardedTransport
 from tenant_apps.providers.llm.types import ChatModel
 from tenant_apps.providers.models import LlmProvider
-from tenants.db import connection
 
 __all__ = ["chat_model_for", "chat_model_for_provider", "clear_client_cache", "count_tokens", "run_tool_loop"]
 
@@ -127,7 +127,7 @@ def build_client(provider: LlmProvider, *, timeout: float | None = None) -> Clie
 
 # Run on every model call: compiled once per process (ADR 0040).
 _STAMP = PreparedQuery(
-    lambda provider_id: LlmProvider.objects.filter(pk=provider_id).only("id", "updated_at")[:1], provider_id=-4_040
+    lambda provider_id: LlmProvider.objects.filter(pk=provider_id).only("id", "updated_at")[:1], provider_id=int
 )
 
 

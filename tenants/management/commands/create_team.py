@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shared_apps.core.exceptions import ApplicationError
-from tenants.services import team_create, team_provision
+from tenants.lifecycle import team_provision
+from tenants.services.teams import team_create
 from tenants.urls import team_url
 
 

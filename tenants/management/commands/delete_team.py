@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tenants.lifecycle import team_delete
 from tenants.selectors import team_get_by_slug
-from tenants.services import team_delete
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tenants.migrating import migrate_all
-from tenants.services import public_tenant_ensure
+from tenants.services.teams import public_tenant_ensure
 
 
 class Command(BaseCommand):

@@ -9,8 +9,9 @@ from django.utils.module_loading import import_string
 from shared_apps.accounts.services import user_get_or_create
 from tenants.context import tenant_context
 from tenants.enums import Role, TeamStatus
+from tenants.lifecycle import team_provision
 from tenants.models import Membership, Team
-from tenants.services import public_tenant_ensure, team_create, team_provision
+from tenants.services.teams import public_tenant_ensure, team_create
 from tenants.urls import apex_url, team_url
 
 DEMO_EMAIL = "demo@example.com"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tenants.enums import Role
 from tenants.models import Invitation, Membership
-from tenants.services import invitation_accept, invitation_create, invitation_revoke
+from tenants.services.invitations import invitation_accept, invitation_create, invitation_revoke
 
 User = get_user_model()
 PASSWORD = "a-strong-pass-123"

@@ -108,10 +108,10 @@ def test_signup_with_bad_subdomain_shows_error_and_creates_nothing(apex_client, 
 
 def test_signup_losing_a_subdomain_race_leaves_no_account(apex_client, monkeypatch, team_a):
     from shared_apps.accounts import forms
-    from tenants import services
+    from tenants.services import teams
 
     monkeypatch.setattr(forms, "slug_validate", lambda slug: slug)  # the form's check passed...
-    monkeypatch.setattr(services, "slug_validate", lambda slug: slug)  # ...and so did the service's
+    monkeypatch.setattr(teams, "slug_validate", lambda slug: slug)  # ...and so did the service's
 
     response = apex_client.post("/accounts/signup/", signup_data(subdomain="alpha"))
 
@@ -200,7 +200,7 @@ def test_signup_end_to_end_with_real_provisioning(
 def test_setup_page_of_failed_team_offers_retry_to_owner(
     apex_client, make_member, django_capture_on_commit_callbacks, queued_provisioning
 ):
-    from tenants.services import team_create
+    from tenants.services.teams import team_create
 
     owner = make_member(Team.objects.get(slug="alpha"), Role.VIEWER)
     team = team_create(name="Broken", slug="broken", owner=owner, provision_async=False)
@@ -220,7 +220,7 @@ def test_setup_page_of_failed_team_offers_retry_to_owner(
 
 
 def test_setup_retry_by_non_owner_is_404(apex_client, make_user):
-    from tenants.services import team_create
+    from tenants.services.teams import team_create
 
     owner, editor = make_user(), make_user()
     team = team_create(name="Broken", slug="broken", owner=owner, provision_async=False)

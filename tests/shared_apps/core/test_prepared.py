@@ -12,7 +12,7 @@ from shared_apps.core.prepared import PreparedQuery, insert, update, write_toget
 from tenant_apps.conversations.models import ChatMessage, ChatSession, Participant, Tag
 from tenants.context import tenant_context
 
-TAG = PreparedQuery(lambda name: Tag.objects.filter(name=name)[:1], name="\x00tag")
+TAG = PreparedQuery(lambda name: Tag.objects.filter(name=name)[:1], name=str)
 
 
 def test_runs_with_new_values_each_time_and_returns_none_when_nothing_matches(team):
@@ -35,7 +35,7 @@ def test_builds_related_objects_and_annotations_like_the_orm(team):
             .annotate(who=F("participant__name"))
             .filter(pk=pk)[:1]
         ),
-        pk=-1,
+        pk=int,
     )
 
     loaded = query.first(pk=session.pk)
@@ -61,9 +61,11 @@ def test_reads_the_active_teams_schema(team_a, team_b):
 
 def test_misuse_is_refused(team):
     with pytest.raises(ValueError, match="placeholders not found"):
-        PreparedQuery(lambda name: Tag.objects.filter(name="fixed")[:1], name="\x00x").first(name="y")
+        PreparedQuery(lambda name: Tag.objects.filter(name="fixed")[:1], name=str).first(name="y")
     with pytest.raises(TypeError, match="expected arguments"):
         TAG.first(nam="typo")
+    with pytest.raises(TypeError, match=r"int, str or uuid\.UUID"):
+        PreparedQuery(lambda day: Tag.objects.filter(created_at__date=day)[:1], day=object)
 
 
 # ------------------------------------------------------------------------------------------------ write_together

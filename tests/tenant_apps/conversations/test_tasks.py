@@ -9,6 +9,7 @@ from tenant_apps.conversations.enums import Platform
 from tenant_apps.conversations.models import ChatMessage
 from tenants.context import tenant_context
 from tenants.models import Team
+from tests.factories.conversations import say
 from tests.factories.providers import llm_provider
 
 pytestmark = pytest.mark.worker
@@ -54,7 +55,7 @@ def test_turn_runs_in_the_worker_and_answers_once(live_worker, committed_bot, fa
     with tenant_context(team):
         participant = services.participant_get_or_create(platform=Platform.API, identifier="worker-test-1")
         session = services.session_start(chatbot=bot, version=None, participant=participant, platform=Platform.API)
-        message = services.message_receive(session=session, content="ping")  # enqueues in team A's schema
+        message = say(session, "ping")  # enqueues in team A's schema
         from tenant_apps.conversations.tasks import turn_process_task
 
         turn_process_task.delay(message_id=message.pk)  # a duplicate delivery
@@ -74,7 +75,7 @@ def test_passing_provider_failure_is_retried_by_the_worker(live_worker, committe
     with tenant_context(team):
         participant = services.participant_get_or_create(platform=Platform.API, identifier="worker-test-2")
         session = services.session_start(chatbot=bot, version=None, participant=participant, platform=Platform.API)
-        message = services.message_receive(session=session, content="are you there?")
+        message = say(session, "are you there?")
 
         reply = _wait_for_reply(message.pk, seconds=40)
 

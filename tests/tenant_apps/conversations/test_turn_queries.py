@@ -12,7 +12,7 @@ import re
 import pytest
 
 from tenant_apps.chatbots.services import chatbot_update, version_create
-from tenant_apps.conversations import services
+from tenant_apps.conversations import turns
 
 PENDING = re.compile(rb'id="pending-(\d+)"')
 
@@ -42,7 +42,7 @@ def _turn(client, base, text, caps=None, limit=None):
         sent = client.post(base + "send/", {"message": text})
     message_id = int(PENDING.search(sent.content).group(1))
     with capped(1):
-        services.turn_process(message_id=message_id)
+        turns.turn_process(message_id=message_id)
     with capped(2):
         reply = client.get(f"{base}messages/{message_id}/reply/")
     assert f"Echo: {text}".encode() in reply.content

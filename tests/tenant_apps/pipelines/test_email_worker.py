@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tenant_apps.pipelines import services
-from tenant_apps.pipelines.engine.context import RunContext
+from tenant_apps.pipelines.adapters import run_context
 from tenant_apps.pipelines.models import Pipeline, PipelineEmail
 from tenants.context import tenant_context
 from tests.factories.pipelines import chain, node
@@ -25,7 +25,7 @@ def test_email_node_sends_through_a_real_worker(committed, live_worker):
             graph=chain(node("mail", "send_email", recipient_list="{{ input }}", subject="Hi", body="Body")),
         )
         try:
-            result = services.pipeline_run(pipeline=pipeline, context=RunContext(input_text="ops@example.org"))
+            result = services.pipeline_run(pipeline=pipeline, context=run_context(input_text="ops@example.org"))
             email = PipelineEmail.objects.get()
             deadline = time.monotonic() + 20
             while email.status != PipelineEmail.Status.SENT and time.monotonic() < deadline:

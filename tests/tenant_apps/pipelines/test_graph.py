@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tenant_apps.pipelines.services import pipeline_validate
+from tenant_apps.pipelines.graph import pipeline_validate
 from tests.factories.pipelines import LLM, chain, edge, graph, llm, node
 
 
@@ -247,3 +247,16 @@ def test_validate_reports_bad_shape_without_raising():
     errors = pipeline_validate(graph={"nodes": "not a list"})
 
     assert [error.code for error in errors] == ["graph.bad_shape"]
+
+
+def test_a_new_rule_is_one_more_function_in_the_rules(monkeypatch):
+    from tenant_apps.pipelines import graph as graph_module
+
+    def no_node_named_todo(check):
+        for node_id in check.nodes:
+            if node_id == "todo":
+                yield graph_module.GraphError("graph.todo", "Rename the node called todo.", node_id)
+
+    monkeypatch.setattr(graph_module, "RULES", [*graph_module.RULES, no_node_named_todo])
+
+    assert codes(pipeline_validate(graph=chain(llm("todo")))) == [("graph.todo", "todo")]

@@ -8,17 +8,12 @@ import json
 import pytest
 
 from tenant_apps.pipelines import services
-from tenant_apps.pipelines.engine.context import RunContext
-from tenant_apps.providers.llm.factory import chat_model_for
+from tenant_apps.pipelines.adapters import run_context
 from tests.factories.pipelines import chain, edge, graph, node
 from tests.factories.providers import llm_provider
 from tests.fakes.http_server import LoopbackServer
 
 pytestmark = pytest.mark.django_db
-
-
-def layer_models(provider_id: int, model: str):
-    return chat_model_for(provider_id=provider_id, model=model)
 
 
 @pytest.fixture
@@ -30,7 +25,7 @@ def run(document, **fields):
     pipeline = services.pipeline_create_default(name="p", llm_provider_id=None, llm_model=None)
     pipeline = services.pipeline_update_graph(pipeline=pipeline, graph=document, base_revision=1)
     fields.setdefault("input_text", "hi")
-    return services.pipeline_run(pipeline=pipeline, context=RunContext(models=layer_models, **fields))
+    return services.pipeline_run(pipeline=pipeline, context=run_context(**fields))
 
 
 def test_llm_node_through_the_openai_sdk_with_a_tool_call(provider, fake_llm):
@@ -152,11 +147,11 @@ def test_one_model_lookup_per_run_for_nodes_sharing_a_model(provider, fake_llm, 
     pipeline = services.pipeline_update_graph(
         pipeline=pipeline, graph=chain(node("a", "llm", **params), node("b", "llm", **params)), base_revision=1
     )
-    services.pipeline_run(pipeline=pipeline, context=RunContext(input_text="warm", models=layer_models))
+    services.pipeline_run(pipeline=pipeline, context=run_context(input_text="warm"))
     fake_llm.reply("first").reply("second")
 
     with django_assert_max_num_queries(1):  # the provider's updated_at, once, though two nodes use the model
-        result = services.pipeline_run(pipeline=pipeline, context=RunContext(input_text="hi"))
+        result = services.pipeline_run(pipeline=pipeline, context=run_context(input_text="hi"))
 
     assert result.output == "second"
 

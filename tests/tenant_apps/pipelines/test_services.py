@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from tenant_apps.pipelines import selectors, services
+from tenant_apps.pipelines import emails, selectors, services
 from tenant_apps.pipelines.engine.context import RunContext
 from tenant_apps.pipelines.exceptions import (
     GraphShapeError,
@@ -13,6 +13,7 @@ from tenant_apps.pipelines.exceptions import (
     PipelineFrozenError,
     PipelineInvalidError,
 )
+from tenant_apps.pipelines.graph import pipeline_validate
 from tenant_apps.pipelines.models import Pipeline, PipelineEmail
 from tenant_apps.pipelines.tasks import pipeline_email_send_task
 from tests.factories.pipelines import chain, llm, node
@@ -26,7 +27,7 @@ def test_create_default_is_start_llm_end_and_valid(team):
 
     assert [n["type"] for n in pipeline.graph["nodes"]] == ["start", "llm", "end"]
     assert pipeline.graph["nodes"][1]["params"]["llm_provider_id"] == 3
-    assert services.pipeline_validate(graph=pipeline.graph) == []
+    assert pipeline_validate(graph=pipeline.graph) == []
     assert (pipeline.edit_revision, pipeline.is_frozen) == (1, False)
 
 
@@ -156,8 +157,8 @@ def test_email_enqueue_sends_once_on_commit(team, django_capture_on_commit_callb
 
     assert len(callbacks) == 1
     assert email.status == PipelineEmail.Status.PENDING
-    services.pipeline_email_send(email_id=email.pk)
-    services.pipeline_email_send(email_id=email.pk)  # a redelivered task
+    emails.pipeline_email_send(email_id=email.pk)
+    emails.pipeline_email_send(email_id=email.pk)  # a redelivered task
 
     email.refresh_from_db()
     assert email.status == PipelineEmail.Status.SENT

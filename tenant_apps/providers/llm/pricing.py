@@ -1,4 +1,5 @@
-"""Cost of model usage from the catalog's prices (per million tokens), cached per process for a few minutes."""
+"""What a model call cost: its ``Usage`` at the catalog's prices (per million tokens) for the team provider's type,
+cached per process for a few minutes."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import time
 from decimal import Decimal
 
 from shared_apps.catalog.selectors import ModelPrices, model_prices
-from tenant_apps.pipelines.engine.state import ModelUsage
+from shared_apps.core.db import connection
+from tenant_apps.providers.llm.types import Usage
 from tenant_apps.providers.selectors import llm_provider_type
-from tenants.db import connection
 
 MILLION = Decimal(1_000_000)
 TTL_SECONDS = 300.0
@@ -27,12 +28,11 @@ def _prices(provider_id: int | None, model: str) -> ModelPrices | None:
     return prices
 
 
-def cost_of(entry: ModelUsage) -> Decimal:
+def cost_of(*, provider_id: int | None, model: str, usage: Usage) -> Decimal:
     """Uncached input, cached input and output tokens at the model's prices; 0 when the model has no price."""
-    prices = _prices(entry.provider_id, entry.model)
+    prices = _prices(provider_id, model)
     if prices is None:
         return Decimal(0)
-    usage = entry.usage
     cached_price = prices.cached_input if prices.cached_input is not None else prices.input
     uncached = max(usage.input_tokens - usage.cached_tokens, 0)
     total = uncached * prices.input + usage.cached_tokens * cached_price + usage.output_tokens * prices.output

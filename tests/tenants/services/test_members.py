@@ -5,7 +5,7 @@ from tenants.context import tenant_context
 from tenants.enums import Role
 from tenants.exceptions import MembershipError, PermissionDeniedError
 from tenants.models import Membership
-from tenants.services import membership_remove, membership_role_change
+from tenants.services.members import membership_remove, membership_role_change
 
 
 def _m(user, team):

@@ -10,15 +10,10 @@ from tenants import resolver
 from tenants.context import tenant_context
 from tenants.enums import ExportStatus, Role, TeamStatus
 from tenants.exceptions import InvalidStateError, TeamSlugError
+from tenants.exports import team_export_run
 from tenants.models import Team, TeamExport
-from tenants.services import (
-    team_create,
-    team_delete_request,
-    team_export_request,
-    team_export_run,
-    team_provision_retry,
-    team_rename,
-)
+from tenants.services.exports import team_export_request
+from tenants.services.teams import team_create, team_delete_request, team_provision_retry, team_rename
 
 
 @pytest.fixture
@@ -43,10 +38,10 @@ def test_team_rename_rejects_bad_names(team_a, owner, name, code):
 
 
 def test_team_create_taken_in_a_race_reports_taken(db, monkeypatch):
-    from tenants import services
+    from tenants.services import teams
 
     team_create(name="First", slug="raced")
-    monkeypatch.setattr(services, "slug_validate", lambda slug: slug)  # the check passed before the other insert
+    monkeypatch.setattr(teams, "slug_validate", lambda slug: slug)  # the check passed before the other insert
 
     with pytest.raises(TeamSlugError) as excinfo:
         team_create(name="Second", slug="raced")

@@ -3,8 +3,9 @@ from django_tenants.utils import schema_exists
 
 from tenants.enums import Role, TeamStatus
 from tenants.exceptions import InvalidStateError, TeamSlugError
+from tenants.lifecycle import team_delete, team_provision
 from tenants.models import Domain, Membership, Team
-from tenants.services import slug_validate, team_create, team_delete, team_provision, team_set_status
+from tenants.services.teams import slug_validate, team_create, team_set_status
 
 
 @pytest.mark.parametrize(

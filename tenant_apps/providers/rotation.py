@@ -1,6 +1,7 @@
 """Re-encrypt every ``EncryptedJSONField`` value with the newest Fernet key, in public and in every team schema.
 
-Finds the fields through the app registry, so apps that add encrypted fields later are covered without changes.
+Lives with the credentials it rotates (the field and the keys are core's; walking every team is not the floor's
+job). Finds the fields through the app registry, so apps that add encrypted fields later are covered without changes.
 Rows are locked while they are rewritten so a concurrent credentials change is not overwritten with stale data.
 """
 

@@ -12,12 +12,7 @@ from tenants.enums import Role
 from tenants.exceptions import InvitationError, PermissionDeniedError, RateLimitedError
 from tenants.models import Invitation, Membership
 from tenants.selectors import invitation_get_by_token
-from tenants.services import (
-    invitation_accept,
-    invitation_create,
-    invitation_resend,
-    invitation_revoke,
-)
+from tenants.services.invitations import invitation_accept, invitation_create, invitation_resend, invitation_revoke
 
 
 def _token_from(message) -> str:

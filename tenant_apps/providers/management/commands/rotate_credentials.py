@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from shared_apps.core.rotation import rotate_all
+from tenant_apps.providers.rotation import rotate_all
 
 
 class Command(BaseCommand):
