@@ -53,6 +53,7 @@ from config.settings.components.email import *  # noqa: E402
 from config.settings.components.frontend import *  # noqa: E402
 from config.settings.components.logging import *  # noqa: E402
 from config.settings.components.observability import *  # noqa: E402
+from config.settings.components.pipelines import *  # noqa: E402
 from config.settings.components.providers import *  # noqa: E402
 from config.settings.components.security import *  # noqa: E402
 from config.settings.components.tenancy import *  # noqa: E402

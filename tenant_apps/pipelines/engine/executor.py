@@ -20,10 +20,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared_apps.core import strict_json
 from shared_apps.core.exceptions import ApplicationError
 from tenant_apps.pipelines.engine.context import RunContext, copy_state
 from tenant_apps.pipelines.engine.result import NodeFailure, NodeTrace, RunResult, state_diff
-from tenant_apps.pipelines.engine.state import NodeInput, NodeOutcome, RunState
+from tenant_apps.pipelines.engine.state import NodeError, NodeInput, NodeOutcome, RunState
 from tenant_apps.pipelines.exceptions import PipelineInvalidError
 from tenant_apps.pipelines.graph import CheckedGraph, GraphSpec, check_graph, parse_graph
 from tenant_apps.pipelines.nodes import NODE_TYPES, NodeType
@@ -40,6 +41,7 @@ class _Step:
     type_name: str
     label: str
     is_router: bool
+    writes_state: bool
     handles: frozenset[str]
     inputs: tuple[tuple[int, str], ...]  # (step index of the source, source handle)
 
@@ -73,6 +75,7 @@ class CompiledPipeline:
                     type_name=node_type.type_name,
                     label=node_spec.label or node_type.label,
                     is_router=node_type.is_router,
+                    writes_state=node_type.writes_state,
                     handles=frozenset(node_type.output_handles(params)),
                     inputs=tuple(sorted(inputs[node_id])),
                 )
@@ -117,8 +120,11 @@ class CompiledPipeline:
             extra: dict[str, Any] | None = None
             try:
                 outcome = step.node.run(node_input, state)
+                if step.writes_state:
+                    state.check_stored_state()
             except ApplicationError as exc:
-                failure = NodeFailure(step.node_id, step.type_name, step.label, exc.code, exc.message)
+                message = strict_json.clean_text(exc.message)
+                failure = NodeFailure(step.node_id, step.type_name, step.label, exc.code, message)
                 extra = exc.extra or None
             except Exception:
                 logger.exception("pipeline.node_crashed", extra={"node_id": step.node_id, "node_type": step.type_name})
@@ -148,17 +154,18 @@ class CompiledPipeline:
                 )
                 return self._result(state, ctx, started, trace, path, output="", error=failure)
 
-            outputs[index] = outcome.output
+            # Text leaves the engine without NUL characters, which PostgreSQL cannot store (ADR 0061).
+            output = outputs[index] = strict_json.clean_text(outcome.output)
             if step.is_router:
                 routes[index] = outcome.route
-            state.node_outputs[step.node_id] = outcome.output
+            state.node_outputs[step.node_id] = output
             trace.append(
                 NodeTrace(
                     step.node_id,
                     step.type_name,
                     step.label,
                     node_input.text,
-                    outcome.output,
+                    output,
                     duration,
                     usage=outcome.usage,
                     model=outcome.model,
@@ -171,6 +178,12 @@ class CompiledPipeline:
         if reply is None:  # unreachable for a validated graph; a bug if it happens
             end = steps[self.end]
             failure = NodeFailure(end.node_id, end.type_name, end.label, "pipeline.end_not_reached", "No reply.")
+            return self._result(state, ctx, started, trace, path, output="", error=failure)
+        try:  # the backstop behind ``writes_state``: a run never hands back state that cannot be stored
+            state.check_stored_state()
+        except NodeError as exc:
+            end = steps[self.end]
+            failure = NodeFailure(end.node_id, end.type_name, end.label, exc.code, exc.message)
             return self._result(state, ctx, started, trace, path, output="", error=failure)
         return self._result(state, ctx, started, trace, path, output=reply, error=None)
 
