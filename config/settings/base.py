@@ -29,7 +29,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 MIDDLEWARE = [
-    "tenants.middleware.TeamHostMiddleware",  # must be first: resolves Host -> team, sets search_path
+    "shared_apps.core.middleware.BadInputMiddleware",  # NUL and deeply nested JSON get a 400 before anything runs
+    "tenants.middleware.TeamHostMiddleware",  # resolves Host -> team, sets search_path (before anything that queries)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
