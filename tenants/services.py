@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from shared_apps.accounts.models import User
+from shared_apps.core.mail import render_subject, render_text
 from shared_apps.core.ratelimit import rate_limit_enforce
 from tenants import exports, provisioning
 from tenants.audit import team_audit
@@ -527,10 +528,9 @@ def invitation_email_send(*, invitation_id: int, token: str) -> None:
         "site_name": settings.SITE_NAME,
         "expires_at": invitation.expires_at,
     }
-    subject = " ".join(render_to_string("tenants/email/invitation_subject.txt", context).split())
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("tenants/email/invitation_message.txt", context),
+        subject=render_subject("tenants/email/invitation_subject.txt", context),  # plain text, not HTML-escaped
+        body=render_text("tenants/email/invitation_message.txt", context),
         to=[invitation.email],
     )
     message.attach_alternative(render_to_string("tenants/email/invitation_message.html", context), "text/html")
