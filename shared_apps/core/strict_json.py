@@ -43,9 +43,12 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         raise StrictJsonError(str(exc)) from exc
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
     """Compact JSON; raise ``ValueError`` for NaN/Infinity and ``TypeError`` for values JSON cannot hold."""
-    return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 _STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)

@@ -68,14 +68,15 @@ class CompiledPipeline:
             node_spec = by_id[node_id]
             node_type = NODE_TYPES[node_spec.type]
             params = checked.params[node_id]
+            node = node_type(node_id=node_id, label=node_spec.label, params=params)
             steps.append(
                 _Step(
-                    node=node_type(node_id=node_id, label=node_spec.label, params=params),
+                    node=node,
                     node_id=node_id,
                     type_name=node_type.type_name,
                     label=node_spec.label or node_type.label,
                     is_router=node_type.is_router,
-                    writes_state=node_type.writes_state,
+                    writes_state=node.changes_state(),
                     handles=frozenset(node_type.output_handles(params)),
                     inputs=tuple(sorted(inputs[node_id])),
                 )
@@ -179,12 +180,14 @@ class CompiledPipeline:
             end = steps[self.end]
             failure = NodeFailure(end.node_id, end.type_name, end.label, "pipeline.end_not_reached", "No reply.")
             return self._result(state, ctx, started, trace, path, output="", error=failure)
-        try:  # the backstop behind ``writes_state``: a run never hands back state that cannot be stored
-            state.check_stored_state()
-        except NodeError as exc:
-            end = steps[self.end]
-            failure = NodeFailure(end.node_id, end.type_name, end.label, exc.code, exc.message)
-            return self._result(state, ctx, started, trace, path, output="", error=failure)
+        # The backstop behind ``writes_state``: a run never hands back changed state that cannot be stored.
+        if state.participant_data != ctx.participant_data or state.session_state != ctx.session_state:
+            try:
+                state.check_stored_state()
+            except NodeError as exc:
+                end = steps[self.end]
+                failure = NodeFailure(end.node_id, end.type_name, end.label, exc.code, exc.message)
+                return self._result(state, ctx, started, trace, path, output="", error=failure)
         return self._result(state, ctx, started, trace, path, output=reply, error=None)
 
     @staticmethod

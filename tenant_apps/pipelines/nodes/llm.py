@@ -42,6 +42,9 @@ class LlmNode(NodeType[LlmParams]):
     icon = "sparkles"
     writes_state = True
 
+    def changes_state(self) -> bool:
+        return bool(self.params.tools)  # only its tools write state
+
     def run(self, node_input: NodeInput, state: RunState) -> NodeOutcome:
         params = self.params
         model = params.resolve_model(state)
