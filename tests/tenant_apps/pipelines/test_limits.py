@@ -6,12 +6,7 @@ import pytest
 
 from tenant_apps.pipelines.engine.context import InMemoryHistoryStore
 from tenant_apps.pipelines.engine.limits import RunLimits, TemplateLimits
-from tests.factories.pipelines import chain, llm, node
-
-
-def code(body: str) -> dict:
-    source = "def main(input, **kwargs):\n" + "\n".join(f"    {line}" for line in body.splitlines())
-    return node("code", "code", code=source)
+from tests.factories.pipelines import chain, code, llm
 
 
 def test_ten_thousand_tags_fail_the_node_instead_of_ten_thousand_statements(run_graph):

@@ -21,15 +21,10 @@ from tenant_apps.pipelines import services
 from tenant_apps.pipelines.engine.context import RunContext
 from tenant_apps.pipelines.engine.result import RunResult
 from tenant_apps.providers.llm.factory import chat_model_for
-from tests.factories.pipelines import chain, node
+from tests.factories.pipelines import chain, code, node
 from tests.factories.providers import llm_provider
 
 pytestmark = pytest.mark.django_db
-
-
-def code(body: str) -> dict:
-    source = "def main(input, **kwargs):\n" + "\n".join(f"    {line}" for line in body.splitlines())
-    return node("code", "code", code=source)
 
 
 def server(body: str):
