@@ -5,6 +5,11 @@ on every task. Both go through this in-process cache instead. Invalidation: ever
 calls ``invalidate()``, which clears this process's entries and bumps a generation counter in Redis; other
 processes compare the counter at most every ``TEAM_CACHE_CHECK_SECONDS`` and drop their entries when it moved.
 If Redis cannot be reached, entries still expire after ``TEAM_CACHE_MAX_AGE_SECONDS``.
+
+Bounded (ADR 0064): anyone can send any Host header, so unknown hosts are cached apart from known ones, for
+``TEAM_CACHE_UNKNOWN_SECONDS`` and at most ``TEAM_CACHE_MAX_UNKNOWN`` of them (least recently used go first): a
+visitor inventing hosts costs one query each and cannot grow the cache or push real teams out. Known hosts and
+schemas are capped at ``TEAM_CACHE_MAX_TEAMS`` each, least recently used first.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import redis
@@ -31,10 +37,39 @@ class _Entry:
     loaded_at: float
 
 
+class _Lru:
+    """A dict that keeps at most ``size`` entries, dropping the least recently used. Not thread-safe by itself."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: str, entry: _Entry, *, size: int) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > size:
+            self._entries.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class _TeamCache:
     def __init__(self) -> None:
-        self._by_host: dict[str, _Entry] = {}
-        self._by_schema: dict[str, _Entry] = {}
+        self._by_host = _Lru()
+        self._unknown_hosts = _Lru()
+        self._by_schema = _Lru()
         self._lock = threading.Lock()
         self._generation: bytes | str | None = None
         self._checked_at = 0.0
@@ -42,6 +77,7 @@ class _TeamCache:
     def clear(self) -> None:
         with self._lock:
             self._by_host.clear()
+            self._unknown_hosts.clear()
             self._by_schema.clear()
 
     def _check_generation(self, now: float) -> None:
@@ -57,29 +93,37 @@ class _TeamCache:
             self._generation = generation
             self.clear()
 
-    def _fresh(self, entry: _Entry | None, now: float) -> bool:
-        return entry is not None and now - entry.loaded_at < settings.TEAM_CACHE_MAX_AGE_SECONDS
-
     def by_host(self, hostname: str) -> Team | None:
         now = time.monotonic()
         self._check_generation(now)
-        entry = self._by_host.get(hostname)
-        if not self._fresh(entry, now):
-            domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-            entry = _Entry(team=domain.tenant if domain else None, loaded_at=now)
-            with self._lock:
-                self._by_host[hostname] = entry
-        assert entry is not None
+        with self._lock:
+            entry = self._by_host.get(hostname)
+            if entry is None or now - entry.loaded_at >= settings.TEAM_CACHE_MAX_AGE_SECONDS:
+                entry = self._unknown_hosts.get(hostname)
+                if entry is not None and now - entry.loaded_at >= settings.TEAM_CACHE_UNKNOWN_SECONDS:
+                    entry = None
+        if entry is not None:
+            return entry.team
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        entry = _Entry(team=domain.tenant if domain else None, loaded_at=now)
+        with self._lock:
+            if entry.team is None:
+                self._by_host.pop(hostname)
+                self._unknown_hosts.put(hostname, entry, size=settings.TEAM_CACHE_MAX_UNKNOWN)
+            else:
+                self._unknown_hosts.pop(hostname)
+                self._by_host.put(hostname, entry, size=settings.TEAM_CACHE_MAX_TEAMS)
         return entry.team
 
     def by_schema(self, schema_name: str) -> Team:
         now = time.monotonic()
         self._check_generation(now)
-        entry = self._by_schema.get(schema_name)
-        if not self._fresh(entry, now) or entry is None or entry.team is None:
-            entry = _Entry(team=Team.objects.get(schema_name=schema_name), loaded_at=now)
+        with self._lock:
+            entry = self._by_schema.get(schema_name)
+        if entry is None or entry.team is None or now - entry.loaded_at >= settings.TEAM_CACHE_MAX_AGE_SECONDS:
+            entry = _Entry(team=Team.objects.get(schema_name=schema_name), loaded_at=now)  # unknown: raises
             with self._lock:
-                self._by_schema[schema_name] = entry
+                self._by_schema.put(schema_name, entry, size=settings.TEAM_CACHE_MAX_TEAMS)
         assert entry.team is not None
         return entry.team
 

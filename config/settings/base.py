@@ -29,7 +29,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 MIDDLEWARE = [
-    "tenants.middleware.TeamHostMiddleware",  # must be first: resolves Host -> team, sets search_path
+    "shared_apps.core.middleware.BadInputMiddleware",  # NUL and deeply nested JSON get a 400 before anything runs
+    "tenants.middleware.TeamHostMiddleware",  # resolves Host -> team, sets search_path (before anything that queries)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -53,6 +54,7 @@ from config.settings.components.email import *  # noqa: E402
 from config.settings.components.frontend import *  # noqa: E402
 from config.settings.components.logging import *  # noqa: E402
 from config.settings.components.observability import *  # noqa: E402
+from config.settings.components.pipelines import *  # noqa: E402
 from config.settings.components.providers import *  # noqa: E402
 from config.settings.components.security import *  # noqa: E402
 from config.settings.components.tenancy import *  # noqa: E402

@@ -23,3 +23,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 CSRF_TRUSTED_ORIGINS = [f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}"]
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+
+# The code node's sandbox must run code as a user of its own (ADR 0062). A root worker switches to
+# PIPELINE_CODE_SANDBOX_UID/GID (65533 by default); a worker that is not root needs them set, and CAP_SETUID +
+# CAP_SETGID to use them: without a user of its own, code would run as the worker and could signal it.
+if PIPELINE_CODE_SANDBOX_UID is None or PIPELINE_CODE_SANDBOX_GID is None:
+    raise ImproperlyConfigured(
+        "Set PIPELINE_CODE_SANDBOX_UID and PIPELINE_CODE_SANDBOX_GID (the code sandbox's own user), "
+        "or run the workers as root so they default to 65533."
+    )

@@ -3,13 +3,13 @@ request is ``services.export_create``)."""
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 
+from shared_apps.core.csv_export import SafeCsvWriter
 from shared_apps.core.db import connection
 from tenant_apps.conversations.enums import ExportStatus
 from tenant_apps.conversations.models import ChatMessage, SessionExport
@@ -58,7 +58,7 @@ def export_run(*, export_id: int) -> None:
         name = f"sessions-{export.pk}-{timezone.now():%Y%m%d-%H%M%S}.csv"
         rows = 0
         with open(export_dir() / name, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = SafeCsvWriter(handle)  # formulas in chat content, names or tags are never evaluated
             writer.writerow(COLUMNS)
             step = max(len(sessions) // 20, 1)
             for index in range(0, len(sessions), step):

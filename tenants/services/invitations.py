@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from shared_apps.accounts.models import User
+from shared_apps.core.mail import render_subject, render_text
 from shared_apps.core.ratelimit import rate_limit_enforce
 from tenants.audit import team_audit
 from tenants.enums import Role, TeamStatus
@@ -182,10 +183,9 @@ def invitation_email_send(*, invitation_id: int, token: str) -> None:
         "site_name": settings.SITE_NAME,
         "expires_at": invitation.expires_at,
     }
-    subject = " ".join(render_to_string("tenants/email/invitation_subject.txt", context).split())
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("tenants/email/invitation_message.txt", context),
+        subject=render_subject("tenants/email/invitation_subject.txt", context),  # plain text, not HTML-escaped
+        body=render_text("tenants/email/invitation_message.txt", context),
         to=[invitation.email],
     )
     message.attach_alternative(render_to_string("tenants/email/invitation_message.html", context), "text/html")

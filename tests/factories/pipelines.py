@@ -16,6 +16,12 @@ def llm(node_id: str = "llm", prompt: str = "", **params: Any) -> dict[str, Any]
     return node(node_id, "llm", **{**LLM, "prompt": prompt, "history_type": "none", **params})
 
 
+def code(body: str, node_id: str = "code") -> dict[str, Any]:
+    """A code node whose ``main(input, **kwargs)`` is ``body`` (lines indented for you)."""
+    source = "def main(input, **kwargs):\n" + "\n".join(f"    {line}" for line in body.splitlines())
+    return node(node_id, "code", code=source)
+
+
 def edge(source: str, target: str, source_handle: str = "output", target_handle: str = "input") -> dict[str, Any]:
     return {
         "id": f"{source}:{source_handle}->{target}",

@@ -55,6 +55,11 @@ TEAM_TEMPLATE_SCHEMA = "team_template"
 # domain changed anywhere (a generation counter), so a suspension takes effect within this many seconds.
 TEAM_CACHE_CHECK_SECONDS = env_int("TEAM_CACHE_CHECK_SECONDS", 1)
 TEAM_CACHE_MAX_AGE_SECONDS = env_int("TEAM_CACHE_MAX_AGE_SECONDS", 300)
+# The cache is bounded (ADR 0064): hosts and schemas of teams per process, least recently used first, and hosts
+# that match no team (anyone can invent them) apart, for a short while and at most this many.
+TEAM_CACHE_MAX_TEAMS = env_int("TEAM_CACHE_MAX_TEAMS", 2000)
+TEAM_CACHE_MAX_UNKNOWN = env_int("TEAM_CACHE_MAX_UNKNOWN", 256)
+TEAM_CACHE_UNKNOWN_SECONDS = env_int("TEAM_CACHE_UNKNOWN_SECONDS", 30)
 
 RESERVED_TEAM_SLUGS = frozenset(
     {

@@ -1,7 +1,9 @@
-"""``{{ text|markdown }}``: Markdown to HTML, sanitised with nh3 (no scripts, no event handlers, safe links)."""
+"""``{{ text|markdown }}``: Markdown to HTML, sanitised with nh3 (no scripts, no event handlers, safe links, and
+no classes but the one the renderer itself emits, so a message cannot restyle the page: ADR 0063)."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import markdown as md
@@ -50,12 +52,27 @@ def _converter() -> md.Markdown:
     return converter.reset()
 
 
+# The only class the renderer emits: fenced code's language (```python -> class="language-python"). Anything
+# else (``<code class="modal modal-open">`` written as raw HTML, ``{.modal-open}`` on a fence) would let a
+# message draw the page's own components, e.g. a full-screen modal with an attacker's link over the chat.
+_LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#-]{1,40}")
+
+
+def _allowed_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute != "class":
+        return value
+    if tag == "code":
+        return next((token for token in value.split() if _LANGUAGE_CLASS.fullmatch(token)), None)
+    return None
+
+
 def render_markdown(text: str) -> str:
     html = _converter().convert(text or "")
     return nh3.clean(
         html,
         tags=_TAGS,
         attributes={"a": {"href", "title"}, "code": {"class"}},
+        attribute_filter=_allowed_attribute,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from shared_apps.core.exceptions import ApplicationError
 from shared_apps.core.http import SafeResponse, safe_request
+from tenant_apps.pipelines.engine.limits import RunLimits
 from tenant_apps.providers.llm.errors import LlmError
 from tenant_apps.providers.llm.tokens import count_tokens
 from tenant_apps.providers.llm.types import ChatModel
@@ -185,6 +186,7 @@ class RunContext:
     code_runner: Callable[[], CodeRunner] = sandbox_code_runner
     count_tokens: Callable[[str, str], int] = layer_count_tokens
     now: Callable[[], datetime] = timezone.now
+    limits: RunLimits = field(default_factory=RunLimits.from_settings)  # ADR 0060
 
 
 def copy_state(state: Mapping[str, Any]) -> dict[str, Any]:

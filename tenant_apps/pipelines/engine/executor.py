@@ -20,10 +20,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared_apps.core import strict_json
 from shared_apps.core.exceptions import ApplicationError
 from tenant_apps.pipelines.engine.context import RunContext, copy_state
 from tenant_apps.pipelines.engine.result import NodeFailure, NodeTrace, RunResult, state_diff
-from tenant_apps.pipelines.engine.state import NodeInput, NodeOutcome, RunState
+from tenant_apps.pipelines.engine.state import NodeError, NodeInput, NodeOutcome, RunState
 from tenant_apps.pipelines.exceptions import PipelineInvalidError
 from tenant_apps.pipelines.graph import CheckedGraph, GraphSpec, check_graph, parse_graph
 from tenant_apps.pipelines.nodes import NODE_TYPES, NodeType
@@ -40,6 +41,7 @@ class _Step:
     type_name: str
     label: str
     is_router: bool
+    writes_state: bool
     handles: frozenset[str]
     inputs: tuple[tuple[int, str], ...]  # (step index of the source, source handle)
 
@@ -66,13 +68,15 @@ class CompiledPipeline:
             node_spec = by_id[node_id]
             node_type = NODE_TYPES[node_spec.type]
             params = checked.params[node_id]
+            node = node_type(node_id=node_id, label=node_spec.label, params=params)
             steps.append(
                 _Step(
-                    node=node_type(node_id=node_id, label=node_spec.label, params=params),
+                    node=node,
                     node_id=node_id,
                     type_name=node_type.type_name,
                     label=node_spec.label or node_type.label,
                     is_router=node_type.is_router,
+                    writes_state=node.changes_state(),
                     handles=frozenset(node_type.output_handles(params)),
                     inputs=tuple(sorted(inputs[node_id])),
                 )
@@ -117,8 +121,11 @@ class CompiledPipeline:
             extra: dict[str, Any] | None = None
             try:
                 outcome = step.node.run(node_input, state)
+                if step.writes_state:
+                    state.check_stored_state()
             except ApplicationError as exc:
-                failure = NodeFailure(step.node_id, step.type_name, step.label, exc.code, exc.message)
+                message = strict_json.clean_text(exc.message)
+                failure = NodeFailure(step.node_id, step.type_name, step.label, exc.code, message)
                 extra = exc.extra or None
             except Exception:
                 logger.exception("pipeline.node_crashed", extra={"node_id": step.node_id, "node_type": step.type_name})
@@ -148,17 +155,18 @@ class CompiledPipeline:
                 )
                 return self._result(state, ctx, started, trace, path, output="", error=failure)
 
-            outputs[index] = outcome.output
+            # Text leaves the engine without NUL characters, which PostgreSQL cannot store (ADR 0061).
+            output = outputs[index] = strict_json.clean_text(outcome.output)
             if step.is_router:
                 routes[index] = outcome.route
-            state.node_outputs[step.node_id] = outcome.output
+            state.node_outputs[step.node_id] = output
             trace.append(
                 NodeTrace(
                     step.node_id,
                     step.type_name,
                     step.label,
                     node_input.text,
-                    outcome.output,
+                    output,
                     duration,
                     usage=outcome.usage,
                     model=outcome.model,
@@ -172,6 +180,14 @@ class CompiledPipeline:
             end = steps[self.end]
             failure = NodeFailure(end.node_id, end.type_name, end.label, "pipeline.end_not_reached", "No reply.")
             return self._result(state, ctx, started, trace, path, output="", error=failure)
+        # The backstop behind ``writes_state``: a run never hands back changed state that cannot be stored.
+        if state.participant_data != ctx.participant_data or state.session_state != ctx.session_state:
+            try:
+                state.check_stored_state()
+            except NodeError as exc:
+                end = steps[self.end]
+                failure = NodeFailure(end.node_id, end.type_name, end.label, exc.code, exc.message)
+                return self._result(state, ctx, started, trace, path, output="", error=failure)
         return self._result(state, ctx, started, trace, path, output=reply, error=None)
 
     @staticmethod

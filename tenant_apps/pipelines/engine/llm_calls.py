@@ -7,11 +7,11 @@ of model calls) and guarantees a final text answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared_apps.core import strict_json
 from tenant_apps.providers.llm.loop import run_tool_loop
 from tenant_apps.providers.llm.types import ChatModel, ChatParams, ChatResult, Message, ToolCall, ToolSpec, Usage
 
@@ -70,14 +70,15 @@ def chat_with_tools(
 
 
 def parse_json_object(text: str) -> Mapping[str, Any] | None:
-    """The JSON object in a structured-output answer, tolerating a Markdown code fence around it."""
+    """The JSON object in a structured-output answer, tolerating a Markdown code fence around it. Strict: NaN,
+    Infinity and deep nesting are not JSON we can store (ADR 0061), so such an answer is no answer."""
     candidate = text.strip()
     if candidate.startswith("```"):
         candidate = candidate.strip("`")
         if candidate.lower().startswith("json"):
             candidate = candidate[4:]
     try:
-        value = json.loads(candidate)
-    except (json.JSONDecodeError, ValueError):
+        value = strict_json.loads(candidate)
+    except strict_json.StrictJsonError:
         return None
     return value if isinstance(value, dict) else None

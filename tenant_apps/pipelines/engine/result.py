@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from shared_apps.core import strict_json
 from tenant_apps.pipelines.engine.state import ModelUsage
 from tenant_apps.providers.llm.types import Usage
 
@@ -74,7 +75,8 @@ class StateChange:
     new: Any = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "path": self.path, "old": self.old, "new": self.new}
+        # A failed run's changes are only shown (never applied): they may hold what made it fail (ADR 0061).
+        return strict_json.storable({"op": self.op, "path": self.path, "old": self.old, "new": self.new})
 
 
 @dataclass(slots=True)
@@ -106,7 +108,9 @@ class RunResult:
         return total
 
     def trace_dicts(self) -> list[dict[str, Any]]:
-        return [entry.as_dict() for entry in self.trace]
+        """The trace as JSON PostgreSQL accepts (node details may carry a model's or a server's NaN or NUL)."""
+        dicts: list[dict[str, Any]] = strict_json.storable([entry.as_dict() for entry in self.trace])
+        return dicts
 
 
 def _usage_dict(usage: Usage) -> dict[str, int]:

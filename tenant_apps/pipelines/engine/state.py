@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared_apps.core import strict_json
 from shared_apps.core.exceptions import ApplicationError
-from tenant_apps.pipelines.engine.context import RunContext
+from tenant_apps.pipelines.engine.context import HistoryEntry, HistoryKey, RunContext
 from tenant_apps.providers.llm.types import ChatModel, Usage
 
 
@@ -56,6 +57,7 @@ class RunState:
     message_tags: list[str] = field(default_factory=list)
     usage: dict[tuple[int | None, str], ModelUsage] = field(default_factory=dict)
     models: dict[tuple[int, str], ChatModel] = field(default_factory=dict)
+    history_writes: int = 0
 
     def model(self, provider_id: int, name: str) -> ChatModel:
         """The model for this run, resolved once per (provider, model) however many nodes use it."""
@@ -73,8 +75,51 @@ class RunState:
         entry.calls += calls
 
     def add_message_tag(self, tag: str) -> None:
-        if tag and tag not in self.message_tags:
-            self.message_tags.append(tag)
+        """Tag the reply. A turn adds at most ``limits.max_tags`` tags (each is a row and a statement)."""
+        tag = strict_json.clean_text(tag.strip())
+        if not tag or tag in self.message_tags:
+            return
+        if len(self.message_tags) >= self.ctx.limits.max_tags:
+            raise NodeError(
+                code="pipeline.too_many_tags",
+                message=f"A turn can add at most {self.ctx.limits.max_tags} tags to its reply.",
+            )
+        self.message_tags.append(tag)
+
+    def append_history(self, key: HistoryKey, entries: Sequence[HistoryEntry]) -> None:
+        """Extend a history; a turn writes at most ``limits.max_history_writes`` entries (each is a stored row)."""
+        self.history_writes += len(entries)
+        if self.history_writes > self.ctx.limits.max_history_writes:
+            raise NodeError(
+                code="pipeline.too_many_history_writes",
+                message=f"A turn can add at most {self.ctx.limits.max_history_writes} history messages.",
+            )
+        self.ctx.history.append(key, entries)
+
+    def check_stored_state(self) -> None:
+        """Raise ``NodeError`` unless participant data and session state can be stored as they are (ADR 0061):
+        strict JSON (no NaN/Infinity, no NUL character) within ``limits.max_state_bytes`` each."""
+        for label, value in (("Participant data", self.participant_data), ("Session state", self.session_state)):
+            try:
+                text = strict_json.dumps(value)
+            except (ValueError, TypeError) as exc:
+                raise NodeError(
+                    code="pipeline.state_not_json",
+                    message=f"{label} cannot be stored: values must be text, numbers, true/false, null, lists or "
+                    "objects (NaN and Infinity are not numbers JSON can hold).",
+                ) from exc
+            except RecursionError as exc:
+                raise NodeError(code="pipeline.state_not_json", message=f"{label} is nested too deeply.") from exc
+            if strict_json.has_nul(text):
+                raise NodeError(
+                    code="pipeline.state_not_json", message=f"{label} cannot be stored: it contains a NUL character."
+                )
+            size = len(text.encode())
+            if size > self.ctx.limits.max_state_bytes:
+                raise NodeError(
+                    code="pipeline.state_too_large",
+                    message=f"{label} would be {size:,} bytes; the limit is {self.ctx.limits.max_state_bytes:,}.",
+                )
 
     def scope(self, name: str) -> dict[str, Any]:
         if name == "participant_data":

@@ -43,6 +43,8 @@ class NodeType(ABC, Generic[P]):
     can_delete: ClassVar[bool] = True
     is_router: ClassVar[bool] = False  # routers take exactly one of their outputs per run
     has_input: ClassVar[bool] = True
+    # It may change participant data or session state: the executor checks they can still be stored (ADR 0060).
+    writes_state: ClassVar[bool] = False
 
     def __init__(self, *, node_id: str, label: str, params: P) -> None:
         self.node_id = node_id
@@ -61,6 +63,10 @@ class NodeType(ABC, Generic[P]):
     @classmethod
     def outputs_description(cls) -> dict[str, Any]:
         return {"kind": "static", "handles": [DEFAULT_OUTPUT]}
+
+    def changes_state(self) -> bool:
+        """Whether this node, with its params, may change participant data or session state."""
+        return self.writes_state
 
     @abstractmethod
     def run(self, node_input: NodeInput, state: RunState) -> NodeOutcome: ...

@@ -48,6 +48,7 @@ class CodeNode(NodeType[CodeParams]):
     description = "Runs your Python function main(input) in a sandbox, with helpers to read and change state."
     params_model = CodeParams
     icon = "code"
+    writes_state = True
 
     def run(self, node_input: NodeInput, state: RunState) -> NodeOutcome:
         result = state.ctx.code_runner().run(

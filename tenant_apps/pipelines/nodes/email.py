@@ -77,7 +77,8 @@ class SendEmailNode(NodeType[EmailParams]):
     def run(self, node_input: NodeInput, state: RunState) -> NodeOutcome:
         params = self.params
         variables = template_vars(state, input_text=node_input.text, node_inputs=node_input.by_node)
-        recipients = split_recipients(render(params.recipient_list, variables, what="recipient list"))
+        limits = state.ctx.limits.template
+        recipients = split_recipients(render(params.recipient_list, variables, what="recipient list", limits=limits))
         if not recipients:
             raise NodeError(code="pipeline.email_no_recipients", message="The recipient list rendered empty.")
         bad = invalid_addresses(recipients)
@@ -87,7 +88,7 @@ class SendEmailNode(NodeType[EmailParams]):
             )
         if len(recipients) > MAX_RECIPIENTS:
             raise NodeError(code="pipeline.email_too_many_recipients", message="Too many recipients.")
-        subject = " ".join(render(params.subject, variables, what="subject").split())[:500]
-        body = render(params.body, variables, what="body")
+        subject = " ".join(render(params.subject, variables, what="subject", limits=limits).split())[:500]
+        body = render(params.body, variables, what="body", limits=limits)
         state.ctx.send_email(EmailRequest(recipients=tuple(recipients), subject=subject, body=body))
         return NodeOutcome(output=node_input.text, details={"recipients": recipients, "subject": subject})

@@ -94,6 +94,7 @@ class ExtractStructuredDataNode(NodeType[ExtractParams]):
     description = "Pulls named fields out of the message as JSON, or into participant data."
     params_model = ExtractParams
     icon = "table"
+    writes_state = True
 
     def run(self, node_input: NodeInput, state: RunState) -> NodeOutcome:
         params = self.params

@@ -6,13 +6,14 @@ URL, header values and body are Jinja templates over the run's state. Headers ar
 
 from __future__ import annotations
 
-import json
+import contextlib
 import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
+from shared_apps.core import strict_json
 from tenant_apps.pipelines.engine.state import NodeError, NodeInput, NodeOutcome, RunState
 from tenant_apps.pipelines.engine.templating import render, template_vars
 from tenant_apps.pipelines.nodes.base import NodeParams, NodeType, register_node, ui
@@ -80,9 +81,15 @@ class HttpRequestNode(NodeType[HttpParams]):
     def run(self, node_input: NodeInput, state: RunState) -> NodeOutcome:
         params = self.params
         variables = template_vars(state, input_text=node_input.text, node_inputs=node_input.by_node)
-        url = render(params.url, variables, what="URL").strip()
-        headers = {name: render(value, variables, what=f"header {name}") for name, value in params.headers.items()}
-        body = render(params.body, variables, what="body") if params.body and params.method != "GET" else None
+        limits = state.ctx.limits.template
+        url = render(params.url, variables, what="URL", limits=limits).strip()
+        headers = {
+            name: render(template, variables, what=f"header {name}", limits=limits)
+            for name, template in params.headers.items()
+        }
+        body = None
+        if params.body and params.method != "GET":
+            body = render(params.body, variables, what="body", limits=limits)
         if body is not None and not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json" if _is_json(body) else "text/plain; charset=utf-8"
         response = state.ctx.http_request(
@@ -103,15 +110,16 @@ class HttpRequestNode(NodeType[HttpParams]):
         text = response.text
         if params.save_response_to:
             saved: Any = text
-            if _is_json(text):
-                saved = json.loads(text)
+            with contextlib.suppress(strict_json.StrictJsonError):
+                saved = strict_json.loads(text)
             state.temp_state[params.save_response_to] = {"status": response.status, "body": saved}
         return NodeOutcome(output=text, details=details)
 
 
 def _is_json(text: str) -> bool:
+    """Strict: a body with NaN, Infinity or deep nesting is kept as text (ADR 0061)."""
     try:
-        json.loads(text)
-    except ValueError:
+        strict_json.loads(text)
+    except strict_json.StrictJsonError:
         return False
     return True

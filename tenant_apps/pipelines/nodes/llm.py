@@ -40,6 +40,10 @@ class LlmNode(NodeType[LlmParams]):
     description = "Answers with a language model, using a prompt, the conversation history and tools."
     params_model = LlmParams
     icon = "sparkles"
+    writes_state = True
+
+    def changes_state(self) -> bool:
+        return bool(self.params.tools)  # only its tools write state
 
     def run(self, node_input: NodeInput, state: RunState) -> NodeOutcome:
         params = self.params
@@ -78,7 +82,7 @@ class LlmNode(NodeType[LlmParams]):
         )
         reply = loop.result.text
         if key is not None:
-            state.ctx.history.append(
+            state.append_history(
                 key, [HistoryEntry(role="user", content=node_input.text), HistoryEntry(role="assistant", content=reply)]
             )
         if params.tag:

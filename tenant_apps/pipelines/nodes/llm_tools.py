@@ -5,10 +5,10 @@ They act on the run's in-memory state only; the caller persists the final state 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from shared_apps.core import strict_json
 from tenant_apps.pipelines.engine.state import RunState, dotted_set
 from tenant_apps.providers.llm.types import ToolCall, ToolSpec
 
@@ -66,8 +66,12 @@ def tools_for(names: Sequence[str], state: RunState) -> tuple[list[ToolSpec], Ca
         if "value" not in call.arguments:
             return "Error: 'value' is required."
         value = call.arguments["value"]
-        if len(json.dumps(value, default=str)) > MAX_VALUE_BYTES:
-            return "Error: the value is too large."
+        try:
+            encoded = strict_json.dumps(value)
+        except (ValueError, TypeError, RecursionError):
+            return "Error: the value must be JSON (NaN and Infinity are not allowed)."
+        if len(encoded) > MAX_VALUE_BYTES or strict_json.has_nul(encoded):
+            return "Error: the value is too large or contains a NUL character."
         scope = state.participant_data if call.name == "set_participant_data" else state.session_state
         dotted_set(scope, key.strip(), value)
         return "Saved."

@@ -134,7 +134,7 @@ class LlmRouterNode(_Router):
             index = params.default_keyword_index
             details = {"fallback": "The model's answer was not one of the routes.", "answer": answer[:500]}
         if key is not None:
-            state.ctx.history.append(
+            state.append_history(
                 key,
                 [
                     HistoryEntry(role="user", content=node_input.text),

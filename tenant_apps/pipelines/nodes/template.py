@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from tenant_apps.pipelines.engine.state import NodeInput, NodeOutcome, RunState
-from tenant_apps.pipelines.engine.templating import render, template_syntax_error, template_vars
+from tenant_apps.pipelines.engine.templating import render, template_problems, template_vars
 from tenant_apps.pipelines.nodes.base import NodeParams, NodeType, register_node, ui
 
 TEMPLATE_HELP = (
@@ -15,9 +15,10 @@ TEMPLATE_HELP = (
 
 
 def check_template(value: str) -> str:
-    error = template_syntax_error(value)
-    if error:
-        raise ValueError(f"Template syntax error at {error}.")
+    """Params validator of every Jinja field: syntax, and constant parts over the render limits (ADR 0060)."""
+    problems = template_problems(value)
+    if problems:
+        raise ValueError(" ".join(problems))
     return value
 
 
@@ -41,4 +42,4 @@ class TemplateNode(NodeType[TemplateParams]):
 
     def run(self, node_input: NodeInput, state: RunState) -> NodeOutcome:
         variables = template_vars(state, input_text=node_input.text, node_inputs=node_input.by_node)
-        return NodeOutcome(output=render(self.params.template_string, variables))
+        return NodeOutcome(output=render(self.params.template_string, variables, limits=state.ctx.limits.template))

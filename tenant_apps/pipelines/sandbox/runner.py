@@ -29,12 +29,19 @@ ZYGOTE_SCRIPT = Path(zygote.__file__).resolve()
 _SPARE_SECONDS = 5.0  # how long past the wall-clock limit we wait for the zygote itself before restarting it
 
 
+def _configured(name: str) -> Any:
+    return getattr(settings, name, None)
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
     cpu_seconds: int = 2
     memory_mb: int = 256
     wall_seconds: float = 5.0
     max_output_bytes: int = 1_000_000  # JSON of output + state + console
+    # The user and group the child switches to (ADR 0062); None: it stays the worker's user (development only).
+    uid: int | None = field(default_factory=lambda: _configured("PIPELINE_CODE_SANDBOX_UID"))
+    gid: int | None = field(default_factory=lambda: _configured("PIPELINE_CODE_SANDBOX_GID"))
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class CodeResult:
     console: str = ""
     error_code: str = ""
     error_message: str = ""
+    sandbox_uid: int | None = None  # the user the code ran as
 
 
 class CodeRunner:
@@ -89,6 +97,8 @@ class CodeRunner:
                     "memory_mb": self.limits.memory_mb,
                     "wall_seconds": self.limits.wall_seconds,
                     "max_output_bytes": self.limits.max_output_bytes,
+                    "uid": self.limits.uid,
+                    "gid": self.limits.gid,
                 },
             },
             default=str,
@@ -102,12 +112,14 @@ class CodeRunner:
                 return CodeResult(
                     ok=False, error_code="pipeline.code_sandbox_failed", error_message="The sandbox failed."
                 )
+        uid = answer.get("uid")
         if not answer.get("ok"):
             return CodeResult(
                 ok=False,
                 console=str(answer.get("console", "")),
                 error_code=str(answer.get("error_code", "pipeline.code_error")),
                 error_message=str(answer.get("error_message", "")),
+                sandbox_uid=uid,
             )
         return CodeResult(
             ok=True,
@@ -118,6 +130,7 @@ class CodeRunner:
             end_session=bool(answer["end_session"]),
             message_tags=tuple(answer["message_tags"]),
             console=str(answer.get("console", "")),
+            sandbox_uid=uid,
         )
 
     def _exchange(self, payload: bytes) -> dict[str, Any]:

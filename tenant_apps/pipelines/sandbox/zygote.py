@@ -5,8 +5,10 @@ Django, no database connection and no secret. It imports RestrictedPython and th
 is then a ``fork()`` (about a millisecond) instead of a Python start (about 100 ms).
 
 Per run, the child:
-  * drops to ``nobody`` when started as root, and sets RLIMIT_CPU (killed by SIGXCPU), RLIMIT_AS (MemoryError),
-    RLIMIT_FSIZE=0 (no file writes), RLIMIT_NOFILE (no new files or sockets) and RLIMIT_CORE=0;
+  * sets RLIMIT_CPU (killed by SIGXCPU), RLIMIT_AS (MemoryError), RLIMIT_FSIZE=0 (no file writes), RLIMIT_NOFILE
+    (no new files or sockets), RLIMIT_NPROC (no new processes: a fork bomb ends at the first fork) and
+    RLIMIT_CORE=0, then switches to the sandbox's own user and group when one is set, and refuses to run the code
+    if that switch fails (ADR 0062);
   * runs the RestrictedPython-compiled code with safe builtins, guarded attribute/item access, and imports limited
     to public names of json, re, datetime, math, random and time;
   * writes one JSON result (output, final state copies, intents, console) to a pipe and exits.
@@ -56,7 +58,6 @@ _HEADER = struct.Struct("!I")
 MAX_FRAME = 64 * 1024 * 1024
 MAX_CONSOLE = 64 * 1024
 RESULT_FD = 3
-NOBODY = 65534
 
 
 # --- framing ----------------------------------------------------------------------------------------------------
@@ -204,14 +205,21 @@ def syntax_messages(exc: SyntaxError) -> list[str]:
 
 
 def code_problems(source: str) -> list[str]:
-    """Save-time check shared with the editor: policy violations, and ``main`` must be a top-level function."""
+    """Save-time check shared with the editor: policy violations, and ``main`` must be a top-level function.
+
+    Never raises: pathological source (a 20,000-term expression, 5,000 nested minus signs) makes Python's own
+    parser and compiler give up with RecursionError or MemoryError, which is a validation error like any other."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             compile_restricted(source, filename=FILENAME, mode="exec")
+        tree = ast.parse(source)
     except SyntaxError as exc:
         return syntax_messages(exc)
-    tree = ast.parse(source)
+    except (RecursionError, MemoryError):
+        return ["The code is nested too deeply or is too long an expression to compile."]
+    except (ValueError, OverflowError) as exc:  # e.g. a null byte, or a number literal over 4,300 digits
+        return [f"The code cannot be compiled: {exc}"[:300]]
     mains = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "main"]
     if not mains:
         return ["Define a top-level function main(input, **kwargs)."]
@@ -315,10 +323,16 @@ def execute(code: Any, request: dict[str, Any]) -> dict[str, Any]:
         output = ""
     elif not isinstance(output, str):
         try:
-            output = json.dumps(output, ensure_ascii=False)
+            output = json.dumps(output, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError):
-            return _error("pipeline.code_bad_output", "main must return text or JSON-compatible data.")
+            return _error(
+                "pipeline.code_bad_output", "main must return text or JSON-compatible data (no NaN or Infinity)."
+            )
     return {"ok": True, "output": output, **state, **intents, "console": console.text()}
+
+
+class SandboxUserError(Exception):
+    """The child could not become the sandbox's user: it must not run the code."""
 
 
 def _limit_child(limits: dict[str, Any]) -> None:
@@ -329,11 +343,22 @@ def _limit_child(limits: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (RESULT_FD + 1, RESULT_FD + 1))
-    if os.getuid() == 0:  # best effort: some container runtimes refuse to change ids
-        with contextlib.suppress(OSError):
+    # Counted per user: the child itself already counts, so fork() fails (EAGAIN) whatever user it runs as. Root
+    # ignores RLIMIT_NPROC, which is one more reason never to run the code as root.
+    resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))
+    uid, gid = limits.get("uid"), limits.get("gid")
+    if uid is None or gid is None:
+        return  # development without a sandbox user: the worker's own user (ADR 0062 says what still holds)
+    try:
+        if os.getgid() != gid or os.getgroups():
             os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            os.setgid(gid)
+        if os.getuid() != uid:
+            os.setuid(uid)
+    except OSError as exc:
+        raise SandboxUserError(f"cannot switch to uid {uid} / gid {gid}: {exc.strerror}") from exc
+    if (os.getuid(), os.geteuid(), os.getgid(), os.getegid()) != (uid, uid, gid, gid):
+        raise SandboxUserError(f"still running as uid {os.geteuid()}")
 
 
 def _child(write_fd: int, code: Any, request: dict[str, Any]) -> None:
@@ -344,14 +369,23 @@ def _child(write_fd: int, code: Any, request: dict[str, Any]) -> None:
         os.dup2(write_fd, RESULT_FD)
     os.closerange(RESULT_FD + 1, 1 << 16)
     os.chdir("/")
-    _limit_child(request["limits"])
+    try:
+        _limit_child(request["limits"])
+    except SandboxUserError as exc:
+        _write_result(json.dumps(_error("pipeline.code_sandbox_failed", f"The sandbox {exc}.")).encode())
+        return
     try:
         result = execute(code, request)
+        result["uid"] = os.getuid()  # the parent reports it (ADR 0062: never the worker's when it is root)
         try:
-            payload = json.dumps(result, ensure_ascii=False).encode()
+            # Strict JSON: NaN and Infinity would reach PostgreSQL, which refuses them (ADR 0061).
+            payload = json.dumps(result, ensure_ascii=False, allow_nan=False).encode()
         except (TypeError, ValueError):
             payload = json.dumps(
-                _error("pipeline.code_bad_state", "State values must be JSON-compatible (text, numbers, lists, dicts).")
+                _error(
+                    "pipeline.code_bad_state",
+                    "State values must be JSON-compatible (text, numbers, lists, dicts; no NaN or Infinity).",
+                )
             ).encode()
         if len(payload) > int(request["limits"]["max_output_bytes"]):
             payload = json.dumps(
@@ -359,6 +393,10 @@ def _child(write_fd: int, code: Any, request: dict[str, Any]) -> None:
             ).encode()
     except MemoryError:
         payload = b'{"ok": false, "error_code": "pipeline.code_memory_limit", "error_message": "Out of memory."}'
+    _write_result(payload)
+
+
+def _write_result(payload: bytes) -> None:
     view = memoryview(payload)
     while view:
         written = os.write(RESULT_FD, view)

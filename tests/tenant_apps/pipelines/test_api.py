@@ -184,3 +184,29 @@ def test_pipeline_save_with_a_team_api_key(pipeline, team_a, client_for, read_on
     assert response.status_code == status
     if read_only:
         assert response.json()["code"] == "api_key.read_only"
+
+
+RETURN = "def main(input):\n    return "
+PATHOLOGICAL = [
+    pytest.param("code", {"code": RETURN + "+".join(["1"] * 20000)}, id="code-long-expression"),
+    pytest.param("code", {"code": RETURN + "-" * 20000 + "1"}, id="code-deep-unary"),
+    pytest.param("code", {"code": RETURN + "9" * 5000}, id="code-huge-literal"),
+    pytest.param("template", {"template_string": "{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}"}, id="template-deep"),
+    pytest.param("template", {"template_string": "{{ " + "9" * 5000 + " }}"}, id="template-huge-literal"),
+    pytest.param("template", {"template_string": "{{ 'x'|center(400000000) }}"}, id="template-over-limits"),
+]
+
+
+@pytest.mark.parametrize(("node_type", "params"), PATHOLOGICAL)
+def test_pathological_source_is_a_validation_error_not_a_crash(pipeline, as_role, node_type, params):
+    from tests.factories.pipelines import node
+
+    client = as_role(Role.EDITOR)
+    saved = put(client, pipeline.pk, {"graph": chain(node("n", node_type, **params)), "base_revision": 1})
+
+    loaded = client.get(f"/pipelines/{pipeline.pk}/")
+
+    assert (saved.status_code, loaded.status_code) == (200, 200)
+    errors = [(error["node_id"], error["code"]) for error in loaded.json()["errors"]]
+    assert errors == [("n", "node.invalid_params")]
+    assert loaded.json()["errors"][0]["message"]

@@ -36,9 +36,6 @@ def test_template_renders_every_variable(run_graph):
         pytest.param("{{ nope }}", "pipeline.template_undefined", id="undefined"),
         pytest.param("{{ input.__class__.__mro__ }}", "pipeline.template_unsafe", id="dunder"),
         pytest.param("{{ input.format.__globals__ }}", "pipeline.template_unsafe", id="globals"),
-        pytest.param("{{ 'x' * 10000000 }}", "pipeline.template_unsafe", id="string-bomb"),
-        pytest.param("{{ 9 ** 99999999 }}", "pipeline.template_unsafe", id="power-bomb"),
-        pytest.param("{% for i in range(10000000) %}{% endfor %}", "pipeline.template_error", id="range-bomb"),
         pytest.param("{{ 1 / 0 }}", "pipeline.template_error", id="zero-division"),
     ],
 )

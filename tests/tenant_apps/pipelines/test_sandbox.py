@@ -197,3 +197,150 @@ def test_sandbox_restarts_after_a_fork():
         assert runner._owner_pid == os.getpid()
     finally:
         runner.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        pytest.param("def main(input):\n    return " + "+".join(["1"] * 20000), "nested too deeply", id="long-sum"),
+        pytest.param("def main(input):\n    return " + "-" * 20000 + "1", "nested too deeply", id="deep-unary"),
+        pytest.param("def main(input):\n    return " + "9" * 5000, "4300 digits", id="huge-literal"),
+        pytest.param("def main(input):\n    return '\x00'", "null bytes", id="nul"),
+    ],
+)
+def test_code_checker_rejects_pathological_source_without_crashing(source, says):
+    from tenant_apps.pipelines.sandbox.zygote import code_problems
+
+    problems = code_problems(source)
+
+    assert len(problems) == 1
+    assert says in problems[0]
+
+
+# --- defence in depth: the code's own user and no new processes (ADR 0062) ----------------------------------------
+
+SANDBOX_UID = 65533
+
+
+def in_limited_child(limits: dict, then) -> dict:
+    """Fork, apply the sandbox child's limits (``zygote._limit_child``, exactly as a run does), call ``then()``
+    there and return what it reported."""
+    import json as json_module
+
+    from tenant_apps.pipelines.sandbox import zygote
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave without running any of pytest's teardown
+        try:
+            os.close(read_fd)
+            try:
+                zygote._limit_child({"cpu_seconds": 5, "memory_mb": 256, **limits})
+                report = then()
+            except Exception as exc:
+                report = {"error": f"{type(exc).__name__}: {exc}"}
+            os.write(write_fd, json_module.dumps(report).encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return json_module.loads(data)
+
+
+def fork_bomb() -> dict:
+    started = 0
+    for _ in range(50):
+        try:
+            child = os.fork()
+        except OSError as exc:
+            return {"started": started, "refused": type(exc).__name__}
+        if child == 0:
+            os._exit(0)  # a real bomb would fork again; ours must never get this far
+        started += 1
+        os.waitpid(child, 0)
+    return {"started": started, "refused": None}
+
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root (the test machine runs as root)")
+
+
+@root_only
+def test_code_runs_as_the_sandbox_user_not_as_the_worker(code_runner):
+    result = run(code_runner, "return 'who'")
+
+    assert result.ok
+    assert result.sandbox_uid == SANDBOX_UID != os.geteuid()
+
+
+@root_only
+def test_the_sandbox_user_defaults_to_a_dedicated_uid_for_a_root_worker(settings):
+    assert (SandboxLimits().uid, SandboxLimits().gid) == (SANDBOX_UID, SANDBOX_UID)
+
+
+@root_only
+def test_sandbox_child_drops_every_group_and_id():
+    ids = in_limited_child(
+        {"uid": SANDBOX_UID, "gid": SANDBOX_UID},
+        lambda: {"ids": [os.getuid(), os.geteuid(), os.getgid(), os.getegid()], "groups": os.getgroups()},
+    )
+
+    assert ids == {"ids": [SANDBOX_UID] * 4, "groups": []}
+
+
+@root_only
+def test_fork_bomb_is_stopped_at_the_first_fork():
+    report = in_limited_child({"uid": SANDBOX_UID, "gid": SANDBOX_UID}, fork_bomb)
+
+    assert report == {"started": 0, "refused": "BlockingIOError"}
+
+
+def test_fork_is_refused_without_a_sandbox_user_too_when_the_worker_is_not_root():
+    if os.geteuid() == 0:
+        pytest.skip("root ignores RLIMIT_NPROC: that case is the sandbox user's (tests above)")
+
+    assert in_limited_child({"uid": None, "gid": None}, fork_bomb) == {"started": 0, "refused": "BlockingIOError"}
+
+
+def test_code_never_runs_when_the_switch_to_the_sandbox_user_fails(monkeypatch):
+    from tenant_apps.pipelines.sandbox import zygote
+
+    def refuse(uid):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(zygote.os, "setuid", refuse)
+    monkeypatch.setattr(zygote.os, "setgroups", lambda groups: None)
+    monkeypatch.setattr(zygote.os, "setgid", lambda gid: None)
+
+    report = in_limited_child({"uid": 12345, "gid": os.getgid()}, lambda: {"ran": True})
+
+    assert report["error"].startswith("SandboxUserError: cannot switch to uid 12345")
+
+
+def test_production_refuses_to_start_without_a_sandbox_user_when_not_root(tmp_path):
+    import subprocess
+    import sys
+
+    from cryptography.fernet import Fernet
+
+    probe = "import os\nos.geteuid = lambda: 1000\nimport config.settings.production\n"  # as a non-root worker
+    env = {
+        "PATH": os.environ["PATH"],
+        "SECRET_KEY": "k" * 50,
+        "FERNET_KEYS": Fernet.generate_key().decode(),
+        "PYTHONPATH": os.getcwd(),
+    }
+
+    refused = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
+    configured = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "PIPELINE_CODE_SANDBOX_UID": "2000", "PIPELINE_CODE_SANDBOX_GID": "2000"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert refused.returncode != 0
+    assert "Set PIPELINE_CODE_SANDBOX_UID and PIPELINE_CODE_SANDBOX_GID" in refused.stderr
+    assert configured.returncode == 0, configured.stderr

@@ -306,3 +306,18 @@ def test_invitation_accept_raced_on_two_connections_adds_one_membership(committe
     assert len(set(results)) == 1
     assert Membership.objects.filter(user=user, team=committed_team_a).count() == 1
     connection.set_schema_to_public()
+
+
+def test_invitation_subject_and_text_are_plain_text_and_the_html_part_is_escaped(invite, mailoutbox, team_a):
+    from tenants.models import Team
+
+    Team.objects.filter(pk=team_a.pk).update(name='Acme "><b> & Co')
+
+    invite()
+
+    message = mailoutbox[-1]
+    assert 'join Acme "><b> & Co on' in message.subject
+    assert 'join Acme "><b> & Co on' in message.body
+    assert "&quot;" not in message.subject + message.body
+    html = message.alternatives[0][0]
+    assert "Acme &quot;&gt;&lt;b&gt; &amp; Co" in html
