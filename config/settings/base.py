@@ -29,9 +29,11 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 MIDDLEWARE = [
-    "tenants.middleware.TeamHostMiddleware",  # must be first: resolves Host -> team, sets search_path
     "django.middleware.security.SecurityMiddleware",
+    # Static files are the same on every host, including unknown ones (whose branded 404 page needs its CSS):
+    # served before the host is resolved, without touching the database.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TeamHostMiddleware",  # before anything that queries: Host -> team, sets search_path
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

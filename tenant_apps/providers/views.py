@@ -20,6 +20,7 @@ from tenant_apps.providers import checks, selectors, services
 from tenant_apps.providers.enums import ProviderKind
 from tenant_apps.providers.exceptions import ProviderInUseError, ProviderNotFoundError, ProviderValidationError
 from tenant_apps.providers.forms import CustomModelForm, ProviderForm, RenameForm
+from tenant_apps.providers.local_model import local_model_status
 from tenant_apps.providers.models import KIND_MODELS, LlmProvider, ProviderBase
 from tenant_apps.providers.specs import TypeSpec, type_label, type_spec, type_specs
 from tenants.access import members
@@ -291,3 +292,13 @@ def llm_options_view(request: HttpRequest) -> JsonResponse:
         for provider in selectors.llm_provider_list()
     ]
     return JsonResponse({"providers": providers})
+
+
+@members(Role.VIEWER)
+@require_GET
+def local_model_status_view(request: HttpRequest) -> HttpResponse:
+    """The local demo model's banner, polled while it is being prepared (shows "ready" once, then stops)."""
+    status = local_model_status()
+    if status is None:
+        return HttpResponse("")
+    return render(request, "providers/_local_model_banner.html", {"status": status, "poll": True})
