@@ -68,7 +68,7 @@ class Process:
         self.tail.clear()
         self.started_at = time.monotonic()
         self.popen = subprocess.Popen(
-            ["bash", "-c", f"exec {self.command}"],
+            ["bash", "-c", self.command],  # bash execs a lone command itself: signals reach it directly
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -19,10 +19,7 @@ def model_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     groups = []
     for provider in provider_selectors.llm_provider_list():
         options = provider_selectors.llm_model_options(provider=provider)
-        choices = [
-            (f"{provider.pk}:{option.name}", option.label + (" (default)" if option.is_default else ""))
-            for option in options
-        ]
+        choices = [(f"{provider.pk}:{option.name}", f"{option.label} · {provider.name}") for option in options]
         if choices:
             groups.append((provider.name, choices))
     return groups
@@ -38,7 +35,7 @@ class ModelChoiceMixin:
 
     fields: dict[str, forms.Field]
 
-    def add_model_field(self, *, current: tuple[int | None, str | None] = (None, None), required: bool = True) -> None:
+    def add_model_field(self, *, current: tuple[int | None, str | None] = (None, None)) -> None:
         groups = model_choices()
         provider_id, model = current
         values = {value for _, choices in groups for value, _ in choices}
@@ -50,7 +47,6 @@ class ModelChoiceMixin:
             initial = f"{first.provider_id}:{first.model}" if first else None
         self.fields["model"] = forms.ChoiceField(
             label="Model",
-            required=required,
             choices=groups,
             initial=initial,
             help_text="From your team's LLM providers and the models the catalog lists for them.",
@@ -73,10 +69,14 @@ class ChatbotCreateForm(ModelChoiceMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.add_model_field(required=False)  # left out: the team's first provider and its suggested model
+        self.add_model_field()
         self.has_models = bool(self.fields["model"].choices)  # type: ignore[attr-defined]
         if not self.has_models:
             del self.fields["model"]
+        elif self.is_bound and not self.data.get("model"):
+            # A post without a model (a script, an old form) gets the suggested one, as the page preselects it.
+            self.data = self.data.copy()
+            self.data["model"] = self.fields["model"].initial
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -201,7 +201,10 @@ def _schema_field(name: str, prop: dict[str, Any]) -> forms.Field:
         item_labels = prop.get("ui:enumLabels") or items.get("ui:enumLabels") or {}
         choices = [(value, item_labels.get(value, value)) for value in items.get("enum", [])]
         return forms.MultipleChoiceField(
-            label=label, required=False, choices=choices, widget=forms.CheckboxSelectMultiple
+            label=label,
+            required=False,
+            choices=choices,
+            widget=forms.CheckboxSelectMultiple(attrs={"class": "checkbox checkbox-sm"}),
         )
     kinds = {option.get("type") for option in prop.get("anyOf", [prop])}
     attrs = {"class": "input w-full", **_bounds(prop)}
