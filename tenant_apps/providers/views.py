@@ -216,7 +216,15 @@ def provider_delete_view(request: HttpRequest, kind: str, pk: int) -> HttpRespon
 def provider_test_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     provider = _provider(kind, pk)
     check = checks.provider_test_connection(provider=provider)
-    return render(request, "providers/_test_result.html", {"check": check, "provider": provider})
+    addable: list[str] = []
+    if isinstance(provider, LlmProvider) and check.models:
+        known = {option.name for option in selectors.llm_model_options(provider=provider, include_deprecated=True)}
+        addable = [name for name in check.models if name not in known]
+    return render(
+        request,
+        "providers/_test_result.html",
+        {"check": check, "provider": provider, "addable": addable, "listed": len(check.models)},
+    )
 
 
 @members(Role.EDITOR)
