@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -16,4 +17,6 @@ def health_view(request: HttpRequest) -> JsonResponse:
 
 
 def public_home_view(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("done") == "logged_out":  # a logout on a team host lands here
+        messages.info(request, "You have been logged out.")
     return render(request, "public/home.html")
