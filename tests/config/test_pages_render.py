@@ -20,7 +20,6 @@ from tenant_apps.conversations.enums import Platform
 from tenant_apps.conversations.models import ChatFile, SessionExport, Trace
 from tenants.context import tenant_context
 from tenants.enums import Role
-from tests.tenant_apps.conftest import chatbot, fake_provider, owner  # noqa: F401 (fixtures)
 
 LEAKS = ("{#", "#}", "{%", "%}", "{{", "}}")
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
