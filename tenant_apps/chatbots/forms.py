@@ -75,8 +75,9 @@ class ChatbotCreateForm(ModelChoiceMixin, forms.Form):
             del self.fields["model"]
         elif self.is_bound and not self.data.get("model"):
             # A post without a model (a script, an old form) gets the suggested one, as the page preselects it.
-            self.data = self.data.copy()
-            self.data["model"] = self.fields["model"].initial
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict when bound to a request
+            data["model"] = self.fields["model"].initial
+            self.data = data
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
