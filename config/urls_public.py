@@ -18,3 +18,5 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("healthz", core_views.health_view, name="health"),
 ]
+
+handler500 = "shared_apps.core.views.server_error_view"

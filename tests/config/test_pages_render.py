@@ -191,3 +191,19 @@ def test_error_pages_are_branded_and_load_their_css(host, team_a, client):
         assert css_path, "the error page links the stylesheet"
         assert client.get(css_path.group(1), HTTP_HOST=host).status_code == 200
         assert client.get("/favicon.ico", HTTP_HOST=host).status_code == 200
+
+
+@pytest.mark.parametrize("urlconf", ["config.urls_tenant", "config.urls_public"])
+def test_server_error_page_is_branded_without_touching_the_request(urlconf, rf, db, django_assert_num_queries):
+    from django.urls import get_resolver
+
+    handler = get_resolver(urlconf).resolve_error_handler(500)
+
+    with django_assert_num_queries(0):
+        response = handler(rf.get("/"))
+
+    content = response.content.decode()
+    assert response.status_code == 500
+    assert "/static/build/app.css" in content
+    assert "Something went wrong" in content
+    assert "Go to Chat Studio" in content
