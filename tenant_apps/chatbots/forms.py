@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from tenant_apps.chatbots.models import Chatbot, ConsentForm
-from tenant_apps.chatbots.services import allowlist_clean
+from tenant_apps.chatbots.services import LLM_FORM_FIELDS, allowlist_clean
 from tenant_apps.pipelines.services import DEFAULT_PROMPT
 from tenant_apps.providers import selectors as provider_selectors
 
@@ -155,17 +155,7 @@ class ConsentFormForm(forms.ModelForm):
 
 # The LLM node's own params schema (Pydantic → JSON Schema with ui:* hints, as the visual editor reads it) gives
 # the Build form its labels, choices and input bounds; the rules themselves stay in the pipeline validation.
-_LLM_FIELDS = (
-    "prompt",
-    "temperature",
-    "max_tokens",
-    "history_type",
-    "history_name",
-    "history_mode",
-    "user_max_token_limit",
-    "max_history_length",
-    "tools",
-)
+_LLM_FIELDS = tuple(name for name in LLM_FORM_FIELDS if name not in ("llm_provider_id", "llm_model"))  # "model"
 PROMPT_VARIABLES = (
     ("{participant_data}", "everything remembered about the participant"),
     ("{session_state.<key>}", "a value saved for this conversation"),
