@@ -19,3 +19,5 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("healthz", tenant_views.health_view, name="health"),
 ]
+
+handler500 = "tenants.views.server_error_view"

@@ -21,3 +21,4 @@ urlpatterns = [
 
 # allauth answers a rate-limited request with this view (it looks the handler up in ROOT_URLCONF).
 handler429 = "shared_apps.accounts.views.rate_limited_view"
+handler500 = "tenants.views.server_error_view"

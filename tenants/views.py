@@ -8,14 +8,25 @@ answer 404. Finer rules (owners only touch owners, the last owner stays) live in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -32,6 +43,8 @@ from tenants.services.invitations import invitation_create, invitation_resend, i
 from tenants.services.members import membership_remove, membership_role_change
 from tenants.services.teams import team_delete_request, team_rename
 from tenants.urls import apex_url
+
+logger = logging.getLogger(__name__)
 
 
 def _team(request: HttpRequest) -> Team:
@@ -338,3 +351,15 @@ def team_export_download_view(request: HttpRequest, export_id: int) -> FileRespo
     if exports.export_dir(team.schema_name).resolve() not in path.parents or not path.is_file():
         raise Http404("No such export")
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/gzip")
+
+
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    """The branded 500 page on every host. Rendered without the request's context processors (no database, no
+    session: they may be what failed); the product's name and the apex address come from settings."""
+    try:
+        apex = apex_url("/")
+        body = render_to_string("500.html", {"site_name": settings.SITE_NAME, "apex": apex, "apex_url": apex})
+    except Exception:  # the error page must not fail in turn
+        logger.exception("error_page.failed")
+        return HttpResponseServerError("<h1>Server error (500)</h1>", content_type="text/html")
+    return HttpResponseServerError(body)

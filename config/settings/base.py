@@ -30,9 +30,11 @@ ASGI_APPLICATION = "config.asgi.application"
 
 MIDDLEWARE = [
     "shared_apps.core.middleware.BadInputMiddleware",  # NUL and deeply nested JSON get a 400 before anything runs
-    "tenants.middleware.TeamHostMiddleware",  # resolves Host -> team, sets search_path (before anything that queries)
     "django.middleware.security.SecurityMiddleware",
+    # Static files are the same on every host, including unknown ones (whose branded 404 page needs its CSS):
+    # served before the host is resolved, without touching the database.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TeamHostMiddleware",  # before anything that queries: Host -> team, sets search_path
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -5,10 +5,14 @@ import logging
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 
 from shared_apps.core.ratelimit import client_ip
+from tenants.urls import apex_url
 
 logger = logging.getLogger("shared_apps.accounts.security")
 
@@ -43,3 +47,43 @@ class AccountAdapter(DefaultAccountAdapter):
         logger.warning(
             "login.failed", extra={"ip": client_ip(request), "login": _ident_digest(str(credentials.get("email", "")))}
         )
+
+    # -- emails: branded with the product's name, each with a plain-text and an HTML part -------------------------
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """allauth's emails name the product, not the host ("Hello from Chat Studio!", not "localhost:8000")."""
+        branded = {"current_site": _Site(settings.SITE_NAME, apex_url("/").rstrip("/")), **context}
+        super().send_mail(template_prefix, email, branded)
+
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{settings.SITE_NAME}] {subject}"
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        """allauth ships text-only templates: wrap the text in the product's HTML layout as the HTML part."""
+        message = super().render_mail(template_prefix, email, context, headers)
+        if isinstance(message, EmailMultiAlternatives) and message.alternatives:
+            return message
+        html = render_to_string("emails/text_as_html.html", {"text": message.body, "site_name": settings.SITE_NAME})
+        branded = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body,
+            from_email=message.from_email,
+            to=message.to,
+            headers=message.extra_headers,
+        )
+        branded.attach_alternative(html, "text/html")
+        return branded
+
+
+class _Site:
+    """What allauth's templates read as ``current_site``."""
+
+    def __init__(self, name: str, domain: str) -> None:
+        self.name = name
+        self.domain = domain

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from importlib import import_module
 from typing import Any
 
@@ -26,6 +27,7 @@ from shared_apps.core.redis import get_redis, key
 logger = logging.getLogger(__name__)
 
 HANDOFF_MAX_AGE = 60
+MAX_CARRIED_MESSAGES = 5  # toasts carried to the team host (e.g. "You joined Acme"), each cut to 300 characters
 _SALT = "accounts.handoff"
 _GROUP_SESSION_KEY = "_login_group"
 
@@ -34,10 +36,17 @@ class HandoffError(Exception):
     pass
 
 
-def handoff_token_create(*, user_id: int, team_id: int, next_path: str, login_group: str) -> str:
+def handoff_token_create(
+    *, user_id: int, team_id: int, next_path: str, login_group: str, messages: Sequence[tuple[int, str]] = ()
+) -> str:
+    """``messages`` (level, text) are the toasts the apex had pending: the team host shows them, where the action
+    led, instead of the apex showing them whenever the user next comes back to it."""
     nonce = secrets.token_urlsafe(16)
     get_redis().set(key("handoff", nonce), "1", ex=HANDOFF_MAX_AGE, nx=True)
-    payload = {"u": user_id, "t": team_id, "n": nonce, "p": safe_next_path(next_path), "g": login_group}
+    payload: dict[str, Any] = {"u": user_id, "t": team_id, "n": nonce, "p": safe_next_path(next_path), "g": login_group}
+    carried = [[int(level), str(text)[:300]] for level, text in list(messages)[:MAX_CARRIED_MESSAGES]]
+    if carried:
+        payload["m"] = carried
     return signing.dumps(payload, salt=_SALT, compress=True)
 
 

@@ -239,6 +239,7 @@ def team_go_view(request: HttpRequest, slug: str) -> HttpResponse:
         team_id=team.pk,
         next_path=request.GET.get("next", "/"),
         login_group=handoff.login_group_of(request),
+        messages=[(message.level, message.message) for message in messages.get_messages(request)],  # consumed here
     )
     request.session.modified = True
     return HttpResponseRedirect(team_url(team, "/auth/handoff/?token=" + quote(token, safe="")))
@@ -315,6 +316,8 @@ def handoff_view(request: HttpRequest) -> HttpResponse:
         raise Http404("No such team")
     request.handoff_login_group = payload["g"]  # type: ignore[attr-defined]
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    for level, text in payload.get("m") or []:
+        messages.add_message(request, int(level), str(text))
     return HttpResponseRedirect(handoff.safe_next_path(payload["p"]))
 
 
@@ -323,5 +326,5 @@ def handoff_view(request: HttpRequest) -> HttpResponse:
 def team_logout_view(request: HttpRequest) -> HttpResponse:
     """Team host: log out here, on the apex and on every other team host of this login."""
     logout(request)
-    messages.info(request, "You have been logged out.")
-    return HttpResponseRedirect(apex_url("/"))
+    # Said on the apex, where the browser lands (a toast stored here would show on this host's next visit).
+    return HttpResponseRedirect(apex_url("/?done=logged_out"))

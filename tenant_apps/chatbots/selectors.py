@@ -126,3 +126,33 @@ def version_compare(*, chatbot: Chatbot, a: ChatbotVersion | None, b: ChatbotVer
     settings_a, graph_a = parts(a)
     settings_b, graph_b = parts(b)
     return versioning.compare(settings_a, graph_a, settings_b, graph_b)
+
+
+SIMPLE_SHAPE = ("start", "llm", "end")
+
+
+def simple_llm_node(graph: Any) -> dict[str, Any] | None:
+    """The LLM node of a start → LLM → end pipeline (the shape the Build tab edits as a form), else None.
+
+    Exactly three nodes of those types, wired start → LLM → end by exactly two edges on the default handles.
+    Anything else (a router, a second LLM, a template, extra edges) is the visual editor's.
+    """
+    if not isinstance(graph, dict):
+        return None
+    nodes, edges = graph.get("nodes"), graph.get("edges")
+    if not isinstance(nodes, list) or not isinstance(edges, list) or len(nodes) != 3 or len(edges) != 2:
+        return None
+    by_type: dict[str, dict[str, Any]] = {}
+    for node in nodes:
+        if not isinstance(node, dict) or node.get("type") not in SIMPLE_SHAPE or node.get("type") in by_type:
+            return None
+        by_type[node["type"]] = node
+    start, llm, end = (by_type[name].get("id") for name in SIMPLE_SHAPE)
+    wired = {
+        (edge.get("source"), edge.get("target"), edge.get("source_handle") or "output")
+        for edge in edges
+        if isinstance(edge, dict)
+    }
+    if wired != {(start, llm, "output"), (llm, end, "output")}:
+        return None
+    return by_type["llm"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from typing import Any
@@ -12,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from tenant_apps.audit.services import audit_record
-from tenant_apps.chatbots import versioning
+from tenant_apps.chatbots import selectors, versioning
 from tenant_apps.chatbots.exceptions import ChatbotInvalidError, InvalidStateError
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion, ConsentForm
 from tenant_apps.pipelines import services as pipeline_services
@@ -55,19 +56,91 @@ def allowlist_clean(entries: list[str] | str) -> list[str]:
 
 
 @transaction.atomic
-def chatbot_create(*, name: str, description: str = "", created_by: Any = None) -> Chatbot:
-    """A chatbot with the default pipeline (start → LLM → end) on the team's first LLM provider and model."""
+def chatbot_create(
+    *,
+    name: str,
+    description: str = "",
+    created_by: Any = None,
+    llm_provider_id: int | None = None,
+    llm_model: str | None = None,
+    prompt: str | None = None,
+    temperature: float | None = None,
+) -> Chatbot:
+    """A chatbot with the default pipeline (start → LLM → end) on the given provider and model (default: the
+    team's first provider and its suggested model) and system prompt (default: a short helpful-assistant one).
+
+    The LLM node's params are checked by the same validation as the pipeline API (``chatbot.invalid_llm``).
+    """
     name = name.strip()
     if not name:
         raise ChatbotInvalidError(code="chatbot.invalid_name", message="Give the chatbot a name.")
-    default = provider_selectors.llm_first_choice()
-    pipeline = pipeline_services.pipeline_create_default(
-        name=name,
-        llm_provider_id=default.provider_id if default else None,
-        llm_model=default.model if default else None,
+    if llm_provider_id is None:
+        default = provider_selectors.llm_first_choice()
+        llm_provider_id, llm_model = (default.provider_id, default.model) if default else (None, None)
+    graph = pipeline_services.default_graph(
+        llm_provider_id=llm_provider_id, llm_model=llm_model, prompt=prompt, temperature=temperature
     )
+    if llm_provider_id is not None:
+        _raise_llm_errors(graph)
+    pipeline = pipeline_services.pipeline_create(name=name, graph=graph)
     chatbot = Chatbot.objects.create(name=name, description=description, pipeline=pipeline, created_by=created_by)
     audit_record(actor=created_by, action="chatbot.created", target=chatbot)
+    return chatbot
+
+
+LLM_FORM_FIELDS = (
+    "prompt",
+    "llm_provider_id",
+    "llm_model",
+    "temperature",
+    "max_tokens",
+    "history_type",
+    "history_name",
+    "history_mode",
+    "user_max_token_limit",
+    "max_history_length",
+    "tools",
+)
+
+
+def _raise_llm_errors(graph: dict[str, Any]) -> None:
+    """The pipeline API's validation of the graph; its LLM-node errors become ``chatbot.invalid_llm``."""
+    errors = [
+        error for error in pipeline_services.pipeline_validate(graph=graph) if error.code == "node.invalid_params"
+    ]
+    if errors:
+        raise ChatbotInvalidError(
+            code="chatbot.invalid_llm",
+            message="Some of the model settings are not valid.",
+            extra={"fields": {(error.field or "").split(".")[0]: error.message for error in errors}},
+        )
+
+
+@transaction.atomic
+def chatbot_llm_update(*, chatbot: Chatbot, actor: Any, base_revision: int, **params: Any) -> Chatbot:
+    """Change the LLM node of a start → LLM → end working copy (the Build tab), keeping its other params.
+
+    Validated exactly as the pipeline API validates a node (``pipelines.services.pipeline_validate``) and saved
+    through ``pipeline_update_graph`` with its revision check, so a save racing the visual editor is refused
+    (``pipeline.conflict``) rather than silently overwriting it. Raises ``chatbot.not_simple`` for other shapes.
+    """
+    unknown = set(params) - set(LLM_FORM_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {sorted(unknown)}")
+    graph = copy.deepcopy(chatbot.pipeline.graph)
+    node = selectors.simple_llm_node(graph)
+    if node is None:
+        raise InvalidStateError(
+            code="chatbot.not_simple", message="This pipeline has more than one step: edit it in the visual editor."
+        )
+    before = dict(node.get("params") or {})
+    merged = {**before, **params}
+    node["params"] = {key: value for key, value in merged.items() if value is not None}
+    _raise_llm_errors(graph)
+    pipeline_services.pipeline_update_graph(pipeline=chatbot.pipeline, graph=graph, base_revision=base_revision)
+    changed = sorted(key for key in params if before.get(key) != node["params"].get(key))
+    audit_record(actor=actor, action="chatbot.model_settings_changed", target=chatbot, data={"fields": changed})
+    chatbot.pipeline.refresh_from_db()
     return chatbot
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.chatbot_list_view, name="chatbot_list"),
     path("new/", views.chatbot_create_view, name="chatbot_create"),
     path("<int:chatbot_id>/", views.chatbot_detail_view, name="chatbot_detail"),
+    path("<int:chatbot_id>/build/", views.chatbot_build_view, name="chatbot_build"),
     path("<int:chatbot_id>/settings/", views.chatbot_settings_view, name="chatbot_settings"),
     path("<int:chatbot_id>/copy/", views.chatbot_copy_view, name="chatbot_copy"),
     path("<int:chatbot_id>/archive/", views.chatbot_archive_view, name="chatbot_archive"),

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ApplicationError, NotFoundError
 from tenant_apps.chatbots import selectors, services
-from tenant_apps.chatbots.forms import ChatbotCreateForm, ChatbotSettingsForm, ConsentFormForm, VersionCreateForm
+from tenant_apps.chatbots.forms import (
+    PROMPT_VARIABLES,
+    ChatbotCreateForm,
+    ChatbotSettingsForm,
+    ConsentFormForm,
+    LlmNodeForm,
+    VersionCreateForm,
+)
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenants.access import members
 from tenants.enums import Role
@@ -39,18 +48,77 @@ def chatbot_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "chatbots/chatbot_list.html", {"page": page, "archived": archived, "search": search})
 
 
+def _add_service_errors(form: Any, exc: ApplicationError, fallback: str) -> None:
+    fields = exc.extra.get("fields")
+    placed = False
+    if isinstance(fields, dict):
+        for name, text in fields.items():
+            target = "model" if name in ("llm_provider_id", "llm_model") else name
+            if target in form.fields:
+                form.add_error(target, str(text))
+                placed = True
+    if not placed:
+        form.add_error(fallback if fallback in form.fields else None, exc.message)
+
+
 @members(Role.EDITOR)
 def chatbot_create_view(request: HttpRequest) -> HttpResponse:
     form = ChatbotCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            chatbot = services.chatbot_create(created_by=request.user, **form.cleaned_data)
+            chatbot = services.chatbot_create(created_by=request.user, **form.service_kwargs())
         except ApplicationError as exc:
-            form.add_error("name", exc.message)
+            _add_service_errors(form, exc, "name")
         else:
             messages.success(request, f"Created “{chatbot.name}”. Chat with it, then create a version to publish it.")
             return redirect("chatbots:chatbot_detail", chatbot_id=chatbot.pk)
     return render(request, "chatbots/chatbot_create.html", {"form": form})
+
+
+def pipeline_page_url(chatbot: Chatbot) -> str | None:
+    """The chatbot's visual pipeline editor page, once that page exists in this build (its own issue)."""
+    try:
+        return reverse("chatbots:chatbot_pipeline", args=[chatbot.pk])
+    except NoReverseMatch:
+        return None
+
+
+@members()
+def chatbot_build_view(request: HttpRequest, chatbot_id: int) -> HttpResponse:
+    """The LLM step of a start → LLM → end chatbot as a form; other shapes point to the visual editor."""
+    chatbot = _chatbot(chatbot_id)
+    node = selectors.simple_llm_node(chatbot.pipeline.graph)
+    context: dict[str, Any] = {"chatbot": chatbot, "editor_url": pipeline_page_url(chatbot), "node": node}
+    membership = request.membership  # type: ignore[attr-defined]
+    can_edit = membership.role_enum.at_least(Role.EDITOR) and not chatbot.is_archived
+    if node is None:
+        return render(request, "chatbots/chatbot_build.html", context)
+    form = LlmNodeForm(
+        request.POST if request.method == "POST" else None,
+        params=node.get("params") or {},
+        base_revision=chatbot.pipeline.edit_revision,
+    )
+    if request.method == "POST" and not can_edit:
+        messages.error(request, "This chatbot is archived: unarchive it to change it.")
+        return redirect("chatbots:chatbot_build", chatbot_id=chatbot.pk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.chatbot_llm_update(
+                chatbot=chatbot,
+                actor=request.user,
+                base_revision=form.cleaned_data["base_revision"],
+                **form.service_kwargs(),
+            )
+        except ApplicationError as exc:
+            _add_service_errors(form, exc, "prompt")
+        else:
+            messages.success(request, "Saved. Chat with the working copy to try it; publish a version when ready.")
+            return redirect("chatbots:chatbot_build", chatbot_id=chatbot.pk)
+    context.update(form=form, can_edit=can_edit, variables=PROMPT_VARIABLES)
+    return render(request, "chatbots/chatbot_build.html", context)
+
+
+chatbot_build_view.write_role = Role.EDITOR  # type: ignore[attr-defined]
 
 
 @members()

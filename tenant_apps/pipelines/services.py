@@ -30,13 +30,21 @@ logger = logging.getLogger(__name__)
 DEFAULT_PROMPT = "You are a helpful assistant. Answer briefly and kindly."
 
 
-def default_graph(*, llm_provider_id: int | None, llm_model: str | None) -> dict[str, Any]:
+def default_graph(
+    *,
+    llm_provider_id: int | None,
+    llm_model: str | None,
+    prompt: str | None = None,
+    temperature: float | None = None,
+) -> dict[str, Any]:
     """start -> LLM -> end. Without a provider the LLM node's params are incomplete: the editor shows that error."""
-    llm_params: dict[str, Any] = {"prompt": DEFAULT_PROMPT}
+    llm_params: dict[str, Any] = {"prompt": DEFAULT_PROMPT if prompt is None else prompt}
     if llm_provider_id is not None:
         llm_params["llm_provider_id"] = llm_provider_id
     if llm_model:
         llm_params["llm_model"] = llm_model
+    if temperature is not None:
+        llm_params["temperature"] = temperature
     return {
         "nodes": [
             {"id": "start", "type": "start", "label": "Start", "params": {}, "position": {"x": 0, "y": 0}},
@@ -59,9 +67,17 @@ def default_graph(*, llm_provider_id: int | None, llm_model: str | None) -> dict
 @transaction.atomic
 def pipeline_create_default(*, name: str, llm_provider_id: int | None, llm_model: str | None) -> Pipeline:
     """A new pipeline with the default graph (what a new chatbot starts from)."""
-    return Pipeline.objects.create(
-        name=name[:200], graph=default_graph(llm_provider_id=llm_provider_id, llm_model=llm_model)
-    )
+    return pipeline_create(name=name, graph=default_graph(llm_provider_id=llm_provider_id, llm_model=llm_model))
+
+
+@transaction.atomic
+def pipeline_create(*, name: str, graph: Any) -> Pipeline:
+    """A new working pipeline with ``graph`` (which must have the graph shape; validation errors are allowed)."""
+    try:
+        spec = parse_graph(graph)
+    except ValidationError as exc:
+        raise GraphShapeError(code="pipeline.bad_graph", message="The document is not a pipeline graph.") from exc
+    return Pipeline.objects.create(name=name[:200], graph=spec.model_dump(mode="json"))
 
 
 @transaction.atomic

@@ -37,10 +37,14 @@ from tenant_apps.providers.selectors import llm_default_model
 logger = logging.getLogger(__name__)
 
 
+MAX_LISTED_MODELS = 200  # an endpoint may list thousands (OpenRouter): the page offers the first ones
+
+
 @dataclass(frozen=True)
 class ConnectionCheck:
     ok: bool
     message: str
+    models: tuple[str, ...] = ()  # what the endpoint listed (LLM providers), for one-click "add"
 
 
 def _timeout() -> float:
@@ -64,7 +68,7 @@ def provider_test_connection(*, provider: ProviderBase) -> ConnectionCheck:
         # The SDKs' own failures that are not about the answer: connection refused (requests' errors are
         # OSErrors), a malformed reply ...
         check = ConnectionCheck(False, f"Could not reach the service ({type(exc).__name__}).")
-    result = ConnectionCheck(check.ok, _clean(check.message, secrets.values()))
+    result = ConnectionCheck(check.ok, _clean(check.message, secrets.values()), check.models)
     logger.info(
         "provider.connection_tested",
         extra={"provider_id": provider.pk, "kind": str(provider.kind), "type": provider.type, "ok": result.ok},
@@ -84,10 +88,11 @@ def _check_llm(provider: LlmProvider) -> ConnectionCheck:
     try:
         try:
             page = entry.client.models.list()
-            names = [m.id for m in page.data]
+            names = [str(m.id) for m in page.data if getattr(m, "id", None)]
             count = len(names)
             shown = ", ".join(names[:3]) + ("…" if count > 3 else "")
-            return ConnectionCheck(True, f"Connected to {entry.label}: {count} model(s) available ({shown}).")
+            listed = tuple(sorted(set(names))[:MAX_LISTED_MODELS])
+            return ConnectionCheck(True, f"Connected to {entry.label}: {count} model(s) available ({shown}).", listed)
         except (openai.NotFoundError, anthropic.NotFoundError):
             pass  # some compatible servers have no model list: try a one-token chat instead
         model_name = (provider.config.get("deployment") or llm_default_model(provider=provider)) or ""

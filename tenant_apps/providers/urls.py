@@ -7,6 +7,7 @@ app_name = "providers"
 urlpatterns = [
     path("", views.provider_list_view, name="provider_list"),
     path("llm/options/", views.llm_options_view, name="llm_options"),
+    path("local-model/status/", views.local_model_status_view, name="local_model_status"),
     path("llm/<int:pk>/models/", views.llm_model_add_view, name="llm_model_add"),
     path("llm/<int:pk>/models/<int:model_pk>/delete/", views.llm_model_delete_view, name="llm_model_delete"),
     path("<slug:kind>/new/", views.provider_create_view, name="provider_create"),

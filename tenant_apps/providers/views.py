@@ -20,6 +20,7 @@ from tenant_apps.providers import checks, selectors, services
 from tenant_apps.providers.enums import ProviderKind
 from tenant_apps.providers.exceptions import ProviderInUseError, ProviderNotFoundError, ProviderValidationError
 from tenant_apps.providers.forms import CustomModelForm, ProviderForm, RenameForm
+from tenant_apps.providers.local_model import local_model_status
 from tenant_apps.providers.models import KIND_MODELS, LlmProvider, ProviderBase
 from tenant_apps.providers.specs import TypeSpec, type_label, type_spec, type_specs
 from tenants.access import members
@@ -215,7 +216,15 @@ def provider_delete_view(request: HttpRequest, kind: str, pk: int) -> HttpRespon
 def provider_test_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     provider = _provider(kind, pk)
     check = checks.provider_test_connection(provider=provider)
-    return render(request, "providers/_test_result.html", {"check": check, "provider": provider})
+    addable: list[str] = []
+    if isinstance(provider, LlmProvider) and check.models:
+        known = {option.name for option in selectors.llm_model_options(provider=provider, include_deprecated=True)}
+        addable = [name for name in check.models if name not in known]
+    return render(
+        request,
+        "providers/_test_result.html",
+        {"check": check, "provider": provider, "addable": addable, "listed": len(check.models)},
+    )
 
 
 @members(Role.EDITOR)
@@ -291,3 +300,13 @@ def llm_options_view(request: HttpRequest) -> JsonResponse:
         for provider in selectors.llm_provider_list()
     ]
     return JsonResponse({"providers": providers})
+
+
+@members(Role.VIEWER)
+@require_GET
+def local_model_status_view(request: HttpRequest) -> HttpResponse:
+    """The local demo model's banner, polled while it is being prepared (shows "ready" once, then stops)."""
+    status = local_model_status()
+    if status is None:
+        return HttpResponse("")
+    return render(request, "providers/_local_model_banner.html", {"status": status, "poll": True})

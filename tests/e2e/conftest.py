@@ -104,6 +104,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # The demo team's LLM provider points at a loopback fake (the real local model is never built in tests).
     fake_llm = FakeLlmServer().start()
     env.update(LOCAL_LLM_BASE_URL=fake_llm.openai_base_url, LOCAL_LLM_MODEL="fake-model", LOCAL_LLM="0")
+    # Where the local model would report its progress: absent (no banner) unless a test writes it.
+    env.update(LOCAL_LLM_STATUS_FILE=str(base / "local-llm.json"))
     env.update(E2E_EXTRA_ENV)
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')

@@ -169,7 +169,7 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
     from tenant_apps.api.services import api_key_create
     from tenant_apps.chatbots.models import ConsentForm
     from tenant_apps.chatbots.services import chatbot_update, version_create
-    from tenant_apps.conversations import services
+    from tenant_apps.conversations import ingress, services, turns
     from tenant_apps.conversations.enums import Platform
     from tenant_apps.conversations.models import ChatFile, SessionExport
     from tenants.enums import Role
@@ -180,7 +180,8 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
     chatbot.refresh_from_db()
     participant = services.participant_for_member(user=owner)
     session = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
-    reply = services.turn_process(message_id=services.message_receive(session=session, content="hello").pk)
+    received = ingress.message_receive(session=session, inbound=ingress.Inbound(text="hello"))
+    reply = turns.turn_process(message_id=received.message.pk)
     chat_file = ChatFile(session=session, name="a.txt", content_type="text/plain", size=2)
     chat_file.file.save("a.txt", ContentFile(b"hi"))
     tag = services.message_tag_add(message=reply.reply_to, name="probe", user=owner)

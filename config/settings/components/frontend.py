@@ -33,5 +33,7 @@ STORAGES: dict[str, dict[str, Any]] = {
 MEDIA_URL = "/media/"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 WHITENOISE_USE_FINDERS = True
+# /favicon.ico and /apple-touch-icon.png, which browsers and crawlers ask for at the root of every host.
+WHITENOISE_ROOT = BASE_DIR / "static" / "icons"
 
 MESSAGE_TAGS = {10: "info", 20: "info", 25: "success", 30: "warning", 40: "error"}

@@ -27,8 +27,11 @@ PROVIDER_USAGE_CHECKS: list[str] = [
 ]
 
 # The demo team's LLM (manage.py setup_demo): OpenAI if OPENAI_API_KEY is set, else Anthropic if
-# ANTHROPIC_API_KEY is set, else the local SmolLM2 server that infra/dev/local_llm.sh runs (no key needed).
+# ANTHROPIC_API_KEY is set, else the local SmolLM2 server that infra/dev/local_llm.py runs (no key needed).
 DEMO_OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 DEMO_ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY", "")
 LOCAL_LLM_BASE_URL = env_str("LOCAL_LLM_BASE_URL", "http://127.0.0.1:8011/v1")
 LOCAL_LLM_MODEL = env_str("LOCAL_LLM_MODEL", "smollm2")
+# Where infra/dev/local_llm.py reports its progress (development only: config/settings/local.py sets it); the demo
+# chatbot's pages show it until the model answers. Empty: no local model to wait for.
+LOCAL_LLM_STATUS_FILE = env_str("LOCAL_LLM_STATUS_FILE", "")

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import anthropic
 import httpx2
@@ -120,9 +121,16 @@ def build_client(provider: LlmProvider, *, timeout: float | None = None) -> Clie
         client=client,
         api=provider.api,
         provider_type=provider.type,
-        label=provider_type.name if provider_type else provider.type,
+        label=endpoint_label(provider_type.name if provider_type else provider.type, endpoint or str(client.base_url)),
         secrets=tuple(value for value in secrets.values() if value),
     )
+
+
+def endpoint_label(type_name: str, url: str) -> str:
+    """How errors name a provider: its type and the host actually called ("llama.cpp at 127.0.0.1:8801"), so a
+    failure on a self-hosted or mistyped endpoint says where it happened, not just "OpenAI"."""
+    host = urlsplit(url).netloc.rpartition("@")[2] if url else ""
+    return f"{type_name} at {host}" if host else type_name
 
 
 # Run on every model call: compiled once per process (ADR 0040).

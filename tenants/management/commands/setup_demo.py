@@ -12,7 +12,6 @@ from tenants.enums import Role, TeamStatus
 from tenants.lifecycle import team_provision
 from tenants.models import Membership, Team
 from tenants.services.teams import public_tenant_ensure, team_create
-from tenants.urls import apex_url, team_url
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (a documented local demo login)
@@ -35,4 +34,5 @@ class Command(BaseCommand):
         with tenant_context(team):
             for path in settings.DEMO_SETUP_HOOKS:
                 import_string(path)(team=team, user=user, stdout=self.stdout)
-        self.stdout.write(f"Apex {apex_url('/')} · demo team {team_url(team)} · login {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        # No addresses here: make run prints them once they answer (infra/dev/supervise.py).
+        self.stdout.write(f"Demo team “{team.slug}” is set up · login {DEMO_EMAIL} / {DEMO_PASSWORD}")

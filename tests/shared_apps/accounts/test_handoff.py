@@ -97,3 +97,30 @@ def test_logout_on_team_host_ends_apex_and_other_team_sessions(apex_client, clie
     assert team_clients["bravo"].get("/").status_code == 302
     assert apex_client.get("/app/").status_code == 302
     assert not SessionStore(session_key=apex_client.session.session_key).exists(apex_client.session.session_key)
+
+
+def test_toasts_pending_on_the_apex_travel_with_the_handoff(apex_client, client_for, team_a, make_member):
+    apex_client.post("/accounts/login/", {"login": make_member(team_a).email, "password": "a-strong-pass-123"})
+    _, path = _handoff_path(apex_client.get("/go/alpha/"))
+    team_client = client_for(team_a)
+
+    team_client.get(path)
+    team_page = team_client.get("/").content.decode()
+    apex_later = apex_client.get("/").content.decode()
+
+    assert "Successfully signed in" in team_page  # allauth's toast, shown where the login led
+    assert "Successfully signed in" not in apex_later  # and not on the apex minutes later
+
+
+def test_logout_on_a_team_host_says_so_on_the_apex_only(apex_client, client_for, team_a, make_member):
+    apex_client.post("/accounts/login/", {"login": make_member(team_a).email, "password": "a-strong-pass-123"})
+    _, path = _handoff_path(apex_client.get("/go/alpha/"))
+    team_client = client_for(team_a)
+    team_client.get(path)
+
+    response = team_client.post("/auth/logout/")
+    target = urlparse(response["Location"])
+    landed = apex_client.get(f"{target.path}?{target.query}")
+
+    assert target.netloc == "localhost"
+    assert "You have been logged out." in landed.content.decode()

@@ -98,6 +98,22 @@ def test_signup_creates_user_team_and_owner_then_asks_for_verification(
     assert "_auth_user_id" not in apex_client.session
 
 
+def test_verification_email_is_branded_with_text_and_html_parts(
+    apex_client, mailoutbox, queued_provisioning, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        apex_client.post("/accounts/signup/", signup_data(), follow=True)
+
+    email = mailoutbox[-1]
+    html, mimetype = email.alternatives[0]
+    assert email.subject.startswith("[Chat Studio] ")
+    assert "Hello from Chat Studio!" in email.body
+    assert "localhost" not in email.body.splitlines()[0]
+    assert mimetype == "text/html"
+    assert "Chat Studio" in html
+    assert 'href="http://localhost/accounts/confirm-email/' in html  # the link is a link
+
+
 def test_signup_with_bad_subdomain_shows_error_and_creates_nothing(apex_client, team_a):
     response = apex_client.post("/accounts/signup/", signup_data(subdomain="alpha"))
 

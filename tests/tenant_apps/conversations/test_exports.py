@@ -4,7 +4,7 @@ import csv
 
 from shared_apps.core.csv_export import FORMULA_STARTS
 from tenant_apps.chatbots.services import chatbot_update
-from tenant_apps.conversations import exports, services
+from tenant_apps.conversations import exports, ingress, services, turns
 from tenant_apps.conversations.enums import Platform
 from tenant_apps.conversations.selectors import SessionFilters
 
@@ -20,7 +20,9 @@ def test_export_neutralises_formulas_in_every_column(chatbot, owner, fake_llm):
     participant = services.participant_get_or_create(platform=Platform.API, identifier=PARTICIPANT)
     session = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.API)
     fake_llm.reply(REPLY)
-    reply = services.turn_process(message_id=services.message_receive(session=session, content=CONTENT).pk)
+    reply = turns.turn_process(
+        message_id=ingress.message_receive(session=session, inbound=ingress.Inbound(text=CONTENT)).message.pk
+    )
     services.message_tag_add(message=reply, name=TAG, user=owner)
     export = exports.export_create(filters=SessionFilters(), user=owner)
 

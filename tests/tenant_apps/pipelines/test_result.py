@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from shared_apps.core.http import SafeResponse
+from tenant_apps.conversations import ingress, turns
 from tenant_apps.conversations import services as conversation_services
 from tenant_apps.conversations.enums import Platform, TraceStatus, TurnStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, Trace
@@ -175,9 +176,9 @@ def test_turn_with_unstorable_state_ends_once_with_an_apology(team, owner, chatb
     session = conversation_services.session_start(
         chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB
     )
-    message = conversation_services.message_receive(session=session, content="hi")
+    message = ingress.message_receive(session=session, inbound=ingress.Inbound(text="hi")).message
 
-    reply = conversation_services.turn_process(message_id=message.pk)
+    reply = turns.turn_process(message_id=message.pk)
 
     message.refresh_from_db()
     trace = Trace.objects.get(message=message)

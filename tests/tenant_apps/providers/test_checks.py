@@ -81,6 +81,33 @@ def test_unreachable_llm_endpoint_says_so(team, catalog):
     assert "connect" in check.message.lower()
 
 
+@pytest.mark.parametrize(
+    ("type_", "named"),
+    [
+        pytest.param("openai", "OpenAI at 127.0.0.1:9", id="openai-type-on-a-local-url"),
+        pytest.param("openai_compatible", "OpenAI-compatible (custom base URL) at 127.0.0.1:9", id="custom"),
+        pytest.param("llamacpp", "llama.cpp at 127.0.0.1:9", id="llamacpp"),
+    ],
+)
+def test_errors_name_the_host_actually_called(team, catalog, type_, named):
+    provider = llm_provider(base_url="http://127.0.0.1:9/v1", type=type_, api_key="sk-x" if type_ == "openai" else "")
+
+    check = provider_test_connection(provider=provider)
+
+    assert f"Could not connect to {named}." in check.message
+
+
+def test_custom_openai_compatible_endpoint_lists_its_models(team, catalog, fake_llm):
+    fake_llm.models = ["llama3.1:8b", "qwen2.5:0.5b", "fake-model"]
+    provider = llm_provider(base_url=fake_llm.openai_base_url, type="openai_compatible", api_key="")
+
+    check = provider_test_connection(provider=provider)
+
+    assert check.ok
+    assert check.models == ("fake-model", "llama3.1:8b", "qwen2.5:0.5b")
+    assert "at 127.0.0.1:" in check.message
+
+
 def test_telegram_get_me(team, platforms):
     check = provider_test_connection(provider=messaging_provider(type="telegram"))
 

@@ -231,6 +231,33 @@ def test_htmx_test_connection_shows_success(team, catalog, owner, fake_llm):
     assert "alert-success" in response.content.decode()
 
 
+def test_test_connection_offers_the_listed_models_it_does_not_know_yet(team, catalog, owner, fake_llm):
+    fake_llm.models = ["llama3.1:8b", "fake-model"]
+    provider = llm_provider(base_url=fake_llm.openai_base_url, type="openai_compatible", api_key="")
+    provider.custom_models.create(name="fake-model")
+
+    response = owner.post(url("provider_test", "llm", provider.pk), HTTP_HX_REQUEST="true")
+    added = owner.post(
+        url("llm_model_add", provider.pk), {"name": "llama3.1:8b", "supports_tools": "on"}, HTTP_HX_REQUEST="true"
+    )
+
+    content = response.content.decode()
+    assert 'data-testid="listed-models"' in content
+    assert "llama3.1:8b" in content
+    assert content.count('data-testid="add-listed-model"') == 1  # fake-model is already the team's
+    assert "llama3.1:8b" in added.content.decode()
+    assert set(provider.custom_models.values_list("name", flat=True)) == {"fake-model", "llama3.1:8b"}
+
+
+def test_custom_openai_compatible_type_is_offered_with_a_required_base_url(team, catalog, owner):
+    choice = owner.get(url("provider_create", "llm"))
+    form = owner.post(url("provider_create", "llm"), {"type": "openai_compatible", "name": "Gateway", "base_url": ""})
+
+    assert "OpenAI-compatible (custom base URL)" in choice.content.decode()
+    assert form.status_code == 200
+    assert "This field is required" in form.content.decode()
+
+
 def test_htmx_custom_model_add_and_remove(team, catalog, owner):
     provider = llm_provider(base_url=OPENAI_URL)
 

@@ -36,6 +36,17 @@ def invite(team_a, admin, django_capture_on_commit_callbacks, mailoutbox):
     return make
 
 
+def test_invitation_email_is_branded_with_the_product_and_the_team(invite, mailoutbox, team_a):
+    invite("new@example.com")
+
+    email = mailoutbox[-1]
+    html, _ = email.alternatives[0]
+    assert "on Chat Studio" in email.subject
+    assert "Chat Studio" in html
+    assert f"· {team_a.name}" in html  # the header names the team
+    assert f"for the team {team_a.name}" in html
+
+
 def test_invitation_create_emails_an_apex_accept_link_and_stores_only_a_hash(invite, mailoutbox, team_a):
     invitation, token = invite(email="  New@Example.com ")
 

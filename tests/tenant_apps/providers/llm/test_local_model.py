@@ -1,4 +1,4 @@
-"""Optional: the real local model (infra/dev/local_llm.sh start) through our layer. Skipped when it isn't running."""
+"""Optional: the real local model (make run's "llm" process) through our layer. Skipped when it isn't running."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _local_model_running() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _local_model_running(), reason="local model not running (infra/dev/local_llm.sh start)")
+@pytest.mark.skipif(not _local_model_running(), reason="local model not running (make run starts it)")
 def test_local_smollm2_answers_and_streams(team, catalog):
     provider = llm_provider(base_url=LOCAL, type="llamacpp", api_key="")
     model = chat_model_for(provider_id=provider.pk, model="smollm2")
