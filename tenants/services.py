@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from shared_apps.accounts.models import User
+from shared_apps.billing.enforcement import plan_limit_enforce
+from shared_apps.billing.enums import Resource
 from shared_apps.core.ratelimit import rate_limit_enforce
 from tenants import exports, provisioning
 from tenants.audit import team_audit
@@ -397,6 +399,7 @@ def invitation_create(*, team: Team, email: str, role: Role, invited_by: User) -
     rate_limit_enforce(scope="invitation.create.team", ident=str(team.pk))
     rate_limit_enforce(scope="invitation.create.user", ident=str(invited_by.pk))
     team = _lock_team(team)
+    plan_limit_enforce(team=team, resource=Resource.MEMBERS)
     if Membership.objects.filter(team=team, user__email__iexact=email).exists():
         raise InvitationError(code="invitation.already_member", message=f"{email} is already a member of this team.")
     existing = Invitation.objects.open().filter(team=team, email=email).first()

@@ -122,3 +122,13 @@ def version_compare(*, chatbot: Chatbot, a: ChatbotVersion | None, b: ChatbotVer
     settings_a, graph_a = parts(a)
     settings_b, graph_b = parts(b)
     return versioning.compare(settings_a, graph_a, settings_b, graph_b)
+
+
+def chatbot_count() -> int:
+    """Active chatbots: what a plan's chatbot limit counts (``BILLING_CHATBOT_COUNTER``)."""
+    return Chatbot.objects.filter(archived_at__isnull=True).count()
+
+
+def chatbot_choices() -> list[tuple[int, str]]:
+    """Active chatbots as (id, name), for per-chatbot spend caps (``BILLING_CHATBOT_CHOICES``)."""
+    return list(Chatbot.objects.filter(archived_at__isnull=True).order_by("name", "id").values_list("pk", "name"))

@@ -13,6 +13,7 @@ SHARED_APPS = [
     "shared_apps.core",
     "shared_apps.accounts",
     "shared_apps.catalog",
+    "shared_apps.billing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
