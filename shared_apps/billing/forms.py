@@ -28,7 +28,14 @@ class SpendCapForm(forms.Form):
         required=False,
         max_length=20,
         help_text="From the traced model costs of every chatbot. Leave empty for no cap.",
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "e.g. 50", "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={
+                "class": "input w-full max-w-xs",
+                "inputmode": "decimal",
+                "placeholder": "e.g. 50",
+                "autocomplete": "off",
+            }
+        ),
     )
     cap_action = forms.ChoiceField(
         label="When a cap is reached",
@@ -42,7 +49,7 @@ class SpendCapForm(forms.Form):
         required=False,
         max_length=MAX_LIMIT_MESSAGE,
         help_text="What chatbots answer instead of calling a model once a limit or cap is reached.",
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": DEFAULT_LIMIT_MESSAGE}),
+        widget=forms.Textarea(attrs={"class": "textarea w-full", "rows": 3, "placeholder": DEFAULT_LIMIT_MESSAGE}),
     )
 
     def __init__(self, *args: Any, models: list[tuple[int, str, list[str]]], **kwargs: Any) -> None:
@@ -63,5 +70,5 @@ class ChatbotCapForm(forms.Form):
         label="Monthly cap",
         required=False,
         max_length=20,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "No cap", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"class": "input input-sm w-28", "inputmode": "decimal", "placeholder": "No cap"}),
     )

@@ -7,9 +7,9 @@ Two pieces join statements the turn already runs:
   and to the chatbot's period row in ``public``. They are part of the turn's one statement, so they commit or
   fail with the reply: a redelivered turn whose reply already exists (unique ``reply_to``) adds nothing.
   Concurrent turns of a team serialise on the two rows for the statement's duration only.
-* **Read**: ``usage_annotations(...)`` gives three scalar subqueries for the turn's load query (the team's AI
-  messages and model cost in the period, the chatbot's model cost), read by ``UsageCounters.of(row)`` and passed
-  to ``enforcement.turn_allowance``.
+* **Read**: ``usage_annotations(...)`` gives one scalar subquery for the turn's load query (the team's AI messages
+  and model cost in the period and the chatbot's model cost), read by ``UsageCounters.of(row)`` and passed to
+  ``enforcement.turn_allowance``.
 
 Both take the period from ``enforcement.turn_period`` (the team's cached snapshot), so a turn reads and writes
 the same period row. Table names are schema-qualified: the turn runs in the team's schema.
@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import connections
-from django.db.models import DecimalField, IntegerField, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, Func, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 
 from shared_apps.billing.models import UsageDay, UsagePeriod
 from shared_apps.core.prepared import Write
@@ -74,26 +75,29 @@ def usage_writes(
 
 
 def usage_annotations(*, team_id: Any, period_start: Any, chatbot_id: Any) -> dict[str, Any]:
-    """Annotations for the turn's load query (``.annotate(**usage_annotations(...))``): the period's AI messages
-    and model cost of the team (``billing_messages``, ``billing_cost``) and of the chatbot
-    (``billing_chatbot_cost``). ``chatbot_id`` may be an ``OuterRef`` (e.g. ``OuterRef("session__chatbot_id")``);
-    ``team_id`` and ``period_start`` may be a ``PreparedQuery``'s placeholders."""
-    period = UsagePeriod.objects.filter(team_id=team_id, period_start=period_start).order_by()
-    team_rows = period.values("team_id")
+    """The annotation for the turn's load query (``.annotate(**usage_annotations(...))``): one scalar subquery
+    giving the period's AI messages and model cost of the team and the chatbot's model cost as an array
+    (``billing_usage``; read it with ``UsageCounters.of(row)``). ``chatbot_id`` may be an ``OuterRef`` (e.g.
+    ``OuterRef("session__chatbot_id")``); ``team_id`` and ``period_start`` may be a ``PreparedQuery``'s
+    placeholders."""
     money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=6)
-    return {
-        "billing_messages": Coalesce(
-            Subquery(team_rows.annotate(total=Sum("ai_messages")).values("total")),
-            Value(0),
-            output_field=IntegerField(),
-        ),
-        "billing_cost": Coalesce(
-            Subquery(team_rows.annotate(total=Sum("model_cost")).values("total")), Value(ZERO), output_field=money
-        ),
-        "billing_chatbot_cost": Coalesce(
-            Subquery(period.filter(chatbot_id=chatbot_id).values("model_cost")[:1]), Value(ZERO), output_field=money
-        ),
-    }
+    totals = (
+        UsagePeriod.objects.filter(team_id=team_id, period_start=period_start)
+        .order_by()
+        .values("team_id")
+        .annotate(
+            counters=Func(
+                Cast(Sum("ai_messages"), money),
+                Sum("model_cost"),
+                Coalesce(Sum("model_cost", filter=Q(chatbot_id=chatbot_id)), Value(ZERO), output_field=money),
+                template="ARRAY[%(expressions)s]",
+                arg_joiner=", ",
+                output_field=ArrayField(money),
+            )
+        )
+        .values("counters")
+    )
+    return {"billing_usage": Subquery(totals, output_field=ArrayField(money))}
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,11 @@ class UsageCounters:
 
     @classmethod
     def of(cls, row: Any) -> UsageCounters:
-        """From an object loaded with ``usage_annotations``."""
-        return cls(
-            ai_messages=int(row.billing_messages or 0),
-            cost=Decimal(row.billing_cost or 0),
-            chatbot_cost=Decimal(row.billing_chatbot_cost or 0),
-        )
+        """From an object loaded with ``usage_annotations`` (no row yet in the period: zeros)."""
+        values = row.billing_usage
+        if not values:
+            return cls()
+        return cls(ai_messages=int(values[0]), cost=Decimal(values[1]), chatbot_cost=Decimal(values[2]))
 
 
 _COUNTERS_SQL = f"""SELECT COALESCE(SUM(ai_messages), 0), COALESCE(SUM(model_cost), 0),

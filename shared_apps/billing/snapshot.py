@@ -10,6 +10,7 @@ still expire after ``BILLING_CACHE_MAX_AGE_SECONDS``.
 from __future__ import annotations
 
 import calendar
+import json
 import logging
 import threading
 import time
@@ -17,15 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_apps.billing.enums import PLAN_GIVING, CapAction, PaymentState, SubscriptionStatus
-from shared_apps.billing.models import BillingAccount, ChatbotSpendCap, Subscription
-from shared_apps.billing.plans import UNLIMITED, Limits, billing_enabled, default_plan
+from shared_apps.billing.models import BillingAccount, ChatbotSpendCap, Plan, Subscription
+from shared_apps.billing.plans import UNLIMITED, Limits, billing_enabled
 from shared_apps.core.redis import get_redis, key
 
 logger = logging.getLogger(__name__)
@@ -107,26 +109,65 @@ def _add_months(moment: datetime, months: int, *, day: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(day, calendar.monthrange(year, month)[1]))
 
 
+def _table(model: Any) -> str:
+    return f'"public"."{model._meta.db_table}"'
+
+
+# One round trip: the account, the newest plan-giving subscription, the plan (the account's or the default one)
+# and the chatbot caps. A cold process (or a test) pays one query per team, not five.
+_LOAD_SQL = f"""
+SELECT p.code, p.name, p.max_chatbots, p.max_members, p.max_channels, p.max_ai_messages, p.max_concurrent_turns,
+       p.price_monthly, s.status, s.payment_failed_at, s.billing_cycle_anchor, a.spend_cap, a.cap_action,
+       a.fallback_provider_id, a.fallback_model, a.limit_message,
+       (SELECT COALESCE(json_agg(json_build_array(c.chatbot_id, c.cap::text)), '[]'::json)
+        FROM {_table(ChatbotSpendCap)} c WHERE c.team_id = t.id)
+FROM (SELECT %s::bigint AS id) t
+LEFT JOIN {_table(BillingAccount)} a ON a.team_id = t.id
+LEFT JOIN LATERAL (
+    SELECT status, payment_failed_at, billing_cycle_anchor FROM {_table(Subscription)}
+    WHERE team_id = t.id AND status = ANY(%s) ORDER BY created_at DESC, id DESC LIMIT 1
+) s ON true
+LEFT JOIN {_table(Plan)} p ON p.id = COALESCE(a.plan_id, (SELECT id FROM {_table(Plan)} WHERE is_default LIMIT 1))
+"""  # noqa: S608
+
+
 def _load(team_id: int) -> TeamBilling:
-    account = BillingAccount.objects.select_related("plan").filter(team_id=team_id).first()
-    subscription = current_subscription(team_id=team_id)
-    plan = (account.plan if account else None) or default_plan()
-    if plan is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_LOAD_SQL, [team_id, sorted(PLAN_GIVING)])
+        row = cursor.fetchone()
+    (code, name, chatbots, members, channels, messages, turns, price, status, failed_at, anchor) = row[:11]
+    spend_cap, cap_action, fallback_provider_id, fallback_model, limit_message, caps = row[11:]
+    if code is None:
         logger.warning("billing.no_default_plan", extra={"team_id": team_id})
-    fallback = None
-    if account and account.fallback_provider_id and account.fallback_model:
-        fallback = ModelChoice(provider_id=account.fallback_provider_id, model=account.fallback_model)
+    plan = (
+        Limits(
+            code=code,
+            name=name,
+            chatbots=chatbots,
+            members=members,
+            channels=channels,
+            ai_messages=messages,
+            concurrent_turns=turns,
+            price_monthly=price,
+        )
+        if code is not None
+        else UNLIMITED
+    )
+    if isinstance(caps, str):  # json, not jsonb: psycopg may hand it over undecoded
+        caps = json.loads(caps)
     return TeamBilling(
         team_id=team_id,
-        plan=Limits.of(plan) if plan else UNLIMITED,
-        subscription_status=subscription.status if subscription else "",
-        payment_failed_at=subscription.payment_failed_at if subscription else None,
-        period_anchor=subscription.billing_cycle_anchor if subscription else None,
-        spend_cap=account.spend_cap if account else None,
-        cap_action=account.cap_action if account else CapAction.LIMIT_MESSAGE,
-        fallback=fallback,
-        limit_message=account.limit_message if account else "",
-        chatbot_caps=dict(ChatbotSpendCap.objects.filter(team_id=team_id).values_list("chatbot_id", "cap")),
+        plan=plan,
+        subscription_status=status or "",
+        payment_failed_at=failed_at,
+        period_anchor=anchor,
+        spend_cap=spend_cap,
+        cap_action=cap_action or CapAction.LIMIT_MESSAGE,
+        fallback=ModelChoice(provider_id=fallback_provider_id, model=fallback_model)
+        if fallback_provider_id and fallback_model
+        else None,
+        limit_message=limit_message or "",
+        chatbot_caps={int(chatbot_id): Decimal(cap) for chatbot_id, cap in caps},
     )
 
 

@@ -48,7 +48,7 @@ def _spend_form(request: HttpRequest, data: Any = None) -> SpendCapForm:
     team = _team(request)
     account = services.account_for(team=team)
     initial = {
-        "spend_cap": account.spend_cap if account.spend_cap is not None else "",
+        "spend_cap": f"{account.spend_cap:.2f}" if account.spend_cap is not None else "",
         "cap_action": account.cap_action,
         "fallback": f"{account.fallback_provider_id}:{account.fallback_model}" if account.fallback_model else "",
         "limit_message": account.limit_message,

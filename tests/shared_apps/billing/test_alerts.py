@@ -43,7 +43,8 @@ def test_owners_are_emailed_once_when_the_team_reaches_80_percent(
     message = mail.outbox[0]
     assert message.to == ["owner-a@example.com"]
     assert message.subject == "Alpha reached 80 % of its monthly model-spend cap"
-    assert "$8.00" in message.body and "$10.00" in message.body
+    assert "$8.00" in message.body
+    assert "$10.00" in message.body
     assert "http://alpha.localhost/settings/billing/" in message.body
 
 

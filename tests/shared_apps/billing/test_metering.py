@@ -129,7 +129,7 @@ def test_concurrent_turns_of_one_team_all_count(committed):
             start.wait()
             for _ in range(turns):
                 _turn(team_a, chatbot_id=1, cost="0.01", at=at, period=period)
-        except BaseException as exc:  # noqa: BLE001  (reported below)
+        except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
             connections.close_all()

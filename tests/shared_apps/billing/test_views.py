@@ -4,6 +4,7 @@ and htmx), spend caps (owners), invoices; and what it says with billing off."""
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
 from shared_apps.billing import services
@@ -58,7 +59,8 @@ def test_with_billing_on_the_page_shows_limits_as_progress_bars_and_plans(team_a
     assert 'data-testid="current-plan">Free<' in html
     assert 'value="80" max="100" aria-label="AI messages this period: 80 %"' in html
     assert "progress-warning" in html
-    assert 'data-testid="upgrade-pro"' in html and 'data-testid="upgrade-business"' in html
+    assert 'data-testid="upgrade-pro"' in html
+    assert 'data-testid="upgrade-business"' in html
     assert 'data-testid="manage-billing"' not in html  # no Stripe customer yet
 
 
@@ -107,12 +109,10 @@ def test_a_subscribed_team_changes_plan_in_the_portal_not_checkout(team_a, owner
     billing_on.complete_checkout(session_id)
     services.checkout_complete(team=team_a, session_id=session_id)
 
-    try:
+    with pytest.raises(services.InvalidStateError) as refused:
         services.checkout_start(team=team_a, plan_code="business", actor=owner_a)
-    except services.InvalidStateError as exc:
-        assert exc.code == "billing.already_subscribed"
-    else:
-        raise AssertionError("a second subscription was started")
+
+    assert refused.value.code == "billing.already_subscribed"
 
 
 def test_owner_sets_spend_caps_with_htmx(team_a, owner_a, client_for):
