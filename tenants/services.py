@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from shared_apps.accounts.models import User
-from shared_apps.billing.enforcement import plan_limit_enforce
+from shared_apps.billing.enforcement import plan_limit_enforce, team_deletion_check
 from shared_apps.billing.enums import Resource
 from shared_apps.core.ratelimit import rate_limit_enforce
 from tenants import exports, provisioning
@@ -249,6 +249,7 @@ def team_delete_request(*, team: Team, actor: User, confirm_slug: str) -> None:
         raise InvalidStateError(
             code="team.delete_not_confirmed", message=f"Type the subdomain “{team.slug}” exactly to confirm."
         )
+    team_deletion_check(team=team)
     locked = _lock_team(team)
     if locked.status == TeamStatus.DELETED:
         return

@@ -25,7 +25,8 @@ from shared_apps.billing.exceptions import PlanLimitError
 from shared_apps.billing.metering import UsageCounters
 from shared_apps.billing.models import DEFAULT_LIMIT_MESSAGE
 from shared_apps.billing.plans import billing_enabled
-from shared_apps.billing.snapshot import ModelChoice, TeamBilling, team_billing
+from shared_apps.billing.snapshot import ModelChoice, TeamBilling, current_subscription, team_billing
+from shared_apps.core.exceptions import InvalidStateError
 from tenants.context import tenant_context
 from tenants.db import connection
 from tenants.models import Invitation, Membership, Team
@@ -136,6 +137,20 @@ def plan_limit_enforce(*, resource: Resource, team: Team | None = None, current:
                 f"An owner or admin can upgrade the plan at {upgrade_url}"
             ),
             extra={"resource": resource.value, "limit": limit, "plan": billing.limits.code, "upgrade_url": upgrade_url},
+        )
+
+
+def team_deletion_check(*, team: Team) -> None:
+    """A team with a running subscription can't be deleted: Stripe would go on charging it. Cancelling (at the
+    period's end is enough) comes first, in the Customer Portal."""
+    subscription = current_subscription(team_id=team.pk)
+    if billing_enabled() and subscription is not None and not subscription.cancel_at_period_end:
+        raise InvalidStateError(
+            code="billing.subscription_running",
+            message=(
+                "This team has a paid subscription. Cancel it first (Team settings → Billing → Manage billing), "
+                "then delete the team."
+            ),
         )
 
 

@@ -24,7 +24,7 @@ class MoneyField(forms.CharField):
 
 class SpendCapForm(forms.Form):
     spend_cap = MoneyField(
-        label="Monthly model-spend cap",
+        label="Monthly model-spend cap (USD)",
         required=False,
         max_length=20,
         help_text="From the traced model costs of every chatbot. Leave empty for no cap.",
@@ -67,7 +67,7 @@ class SpendCapForm(forms.Form):
 
 class ChatbotCapForm(forms.Form):
     cap = MoneyField(
-        label="Monthly cap",
+        label="Monthly cap (USD)",
         required=False,
         max_length=20,
         widget=forms.TextInput(attrs={"class": "input input-sm w-28", "inputmode": "decimal", "placeholder": "No cap"}),

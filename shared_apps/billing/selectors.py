@@ -85,6 +85,10 @@ class Overview:
     def limits(self) -> Limits:
         return self.billing.limits
 
+    @property
+    def chatbots_truncated(self) -> bool:
+        return len(self.chatbots) >= MAX_CHATBOT_LINES
+
 
 def billing_overview(*, team: Team, now: datetime | None = None) -> Overview:
     from shared_apps.billing.services import account_for
@@ -145,14 +149,17 @@ def usage_chart(*, team: Team, start: date, end: date) -> list[ChartDay]:
     return days
 
 
+MAX_CHATBOT_LINES = 200
+
+
 def chatbot_cap_lines(*, team: Team, billing: TeamBilling, period_start: datetime) -> list[ChatbotCapLine]:
-    """Every active chatbot with its cap (if any) and its model spend this period."""
+    """The active chatbots (the first ``MAX_CHATBOT_LINES`` by name) with their cap and model spend this period."""
     spent = dict(
         UsagePeriod.objects.filter(team=team, period_start=period_start).values_list("chatbot_id", "model_cost")
     )
     return [
         ChatbotCapLine(chatbot_id=pk, name=name, cap=billing.chatbot_caps.get(pk), spent=spent.get(pk, Decimal(0)))
-        for pk, name in chatbot_choices(team=team)
+        for pk, name in chatbot_choices(team=team)[:MAX_CHATBOT_LINES]
     ]
 
 

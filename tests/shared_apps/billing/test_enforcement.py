@@ -247,3 +247,21 @@ def test_a_read_only_team_cannot_add_anything(team_a, billing_on):
 
     assert refused.value.code == "billing.read_only"
     assert not BillingAccount.objects.filter(team=team_a).exists()  # a check writes nothing
+
+
+def test_a_team_with_a_running_subscription_cannot_be_deleted(team_a, owner_a, billing_on):
+    from tenants.services import team_delete_request
+
+    subscription = Subscription.objects.create(
+        team=team_a,
+        stripe_subscription_id="sub_running",
+        status=SubscriptionStatus.ACTIVE,
+        stripe_updated_at=timezone.now(),
+    )
+
+    with pytest.raises(services.InvalidStateError) as refused:
+        team_delete_request(team=team_a, actor=owner_a, confirm_slug="alpha")
+
+    assert refused.value.code == "billing.subscription_running"
+    Subscription.objects.filter(pk=subscription.pk).update(cancel_at_period_end=True)
+    team_delete_request(team=team_a, actor=owner_a, confirm_slug="alpha")
