@@ -1,5 +1,5 @@
 # ------------------------------------------------------------------------------
-# Billing with Stripe (shared_apps.billing; ADR 0120). Without STRIPE_SECRET_KEY billing is off: every team is on
+# Billing with Stripe (shared_apps.billing; ADR 0120). Without both Stripe keys billing is off: every team is on
 # an unlimited plan and nothing is sent to Stripe.
 # ------------------------------------------------------------------------------
 from config.env import env_int, env_list, env_str
@@ -10,6 +10,7 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
 
 
 def _prices(entries: list[str]) -> dict[str, dict[str, str]]:
@@ -27,6 +28,9 @@ STRIPE_PRICES = _prices(env_list("STRIPE_PRICES"))
 # Meter event names: AI messages are reported when a plan has a metered price; model cost only when named.
 STRIPE_METER_AI_MESSAGES = env_str("STRIPE_METER_AI_MESSAGES", "ai_messages")
 STRIPE_METER_MODEL_COST = env_str("STRIPE_METER_MODEL_COST", "")
+# Meter-event identifiers start with this (Stripe de-duplicates on them): distinct per installation sharing a
+# Stripe account.
+STRIPE_METER_IDENTIFIER_PREFIX = env_str("STRIPE_METER_IDENTIFIER_PREFIX", "cs")
 
 # A failed payment: the team keeps working with a banner this many days, then becomes read-only until paid.
 BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7)
@@ -41,7 +45,3 @@ BILLING_CHATBOT_COUNTER = "tenant_apps.chatbots.selectors.chatbot_count"  # () -
 BILLING_CHATBOT_CHOICES = "tenant_apps.chatbots.selectors.chatbot_choices"  # () -> [(id, name)]
 BILLING_MODEL_CHOICES = "tenant_apps.providers.selectors.llm_choices"  # () -> [(provider_id, provider, [models])]
 BILLING_CHANNEL_COUNTER = ""  # channels do not exist yet: their create service passes its own count
-STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
-# Meter-event identifiers start with this (Stripe de-duplicates on them): distinct per installation sharing a
-# Stripe account.
-STRIPE_METER_IDENTIFIER_PREFIX = env_str("STRIPE_METER_IDENTIFIER_PREFIX", "cs")

@@ -265,3 +265,59 @@ def test_a_team_with_a_running_subscription_cannot_be_deleted(team_a, owner_a, b
     assert refused.value.code == "billing.subscription_running"
     Subscription.objects.filter(pk=subscription.pk).update(cancel_at_period_end=True)
     team_delete_request(team=team_a, actor=owner_a, confirm_slug="alpha")
+
+
+def test_two_creations_racing_for_the_last_slot_get_one(committed, billing_on):
+    """The check is serialised per team inside the creating transaction: the second waits, then counts the first."""
+    import threading
+
+    from django.db import connections
+
+    from tenant_apps.audit.models import AuditEvent
+    from tenant_apps.chatbots.models import Chatbot
+    from tenant_apps.chatbots.services import chatbot_create
+    from tenant_apps.pipelines.models import Pipeline
+    from tenants.context import tenant_context
+    from tenants.models import Team
+
+    team = Team.objects.get(slug="alpha")
+    with tenant_context(team):
+        existing = set(Chatbot.objects.values_list("pk", flat=True))
+        last_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    free = Plan.objects.get(code="free")
+    previous_limit = free.max_chatbots
+    Plan.objects.filter(pk=free.pk).update(max_chatbots=len(existing) + 1)
+    billing_changed()
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def create(name: str) -> None:
+        try:
+            with tenant_context(team):
+                barrier.wait()
+                chatbot_create(name=name)
+                outcomes.append("created")
+        except PlanLimitError:
+            outcomes.append("refused")
+        except Exception as exc:  # reported below
+            outcomes.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    try:
+        threads = [threading.Thread(target=create, args=(f"Racer {i}",)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+
+        assert sorted(outcomes) == ["created", "refused"]
+    finally:
+        Plan.objects.filter(pk=free.pk).update(max_chatbots=previous_limit)
+        billing_changed()
+        with tenant_context(team):
+            created = Chatbot.objects.exclude(pk__in=existing)
+            pipelines = list(created.values_list("pipeline_id", flat=True))
+            created.delete()
+            Pipeline.objects.filter(pk__in=pipelines).delete()
+            AuditEvent.objects.filter(id__gt=last_event).delete()
