@@ -93,7 +93,7 @@ def _events_for(*, team: Team, customer: str, day: UsageDay, at: datetime) -> li
         if not name or total <= reported:
             continue
         value = (total - reported).quantize(COST_PLACES)
-        identifier = f"{settings.STRIPE_METER_IDENTIFIER_PREFIX}-{team.pk}-{stamp}-{name}-{total.normalize()}"[:100]
+        identifier = f"{settings.STRIPE_IDENTIFIER_PREFIX}-{team.pk}-{stamp}-{name}-{total.normalize()}"[:100]
         event, _ = MeterEvent.objects.get_or_create(
             identifier=identifier,
             defaults={

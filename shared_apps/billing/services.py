@@ -67,7 +67,7 @@ def customer_ensure(*, team: Team) -> str:
         "customer.create",
         lambda client: client.v1.customers.create(
             params=params,  # type: ignore[arg-type]
-            options={"idempotency_key": f"team-{team.pk}-customer"},
+            options={"idempotency_key": f"{settings.STRIPE_IDENTIFIER_PREFIX}-team-{team.pk}-customer"},
         ),
     )
     BillingAccount.objects.filter(pk=account.pk, stripe_customer_id__isnull=True).update(stripe_customer_id=customer.id)

@@ -28,9 +28,9 @@ STRIPE_PRICES = _prices(env_list("STRIPE_PRICES"))
 # Meter event names: AI messages are reported when a plan has a metered price; model cost only when named.
 STRIPE_METER_AI_MESSAGES = env_str("STRIPE_METER_AI_MESSAGES", "ai_messages")
 STRIPE_METER_MODEL_COST = env_str("STRIPE_METER_MODEL_COST", "")
-# Meter-event identifiers start with this (Stripe de-duplicates on them): distinct per installation sharing a
-# Stripe account.
-STRIPE_METER_IDENTIFIER_PREFIX = env_str("STRIPE_METER_IDENTIFIER_PREFIX", "cs")
+# The identifiers we send Stripe (meter events, idempotency keys) start with this: distinct per installation
+# sharing a Stripe account.
+STRIPE_IDENTIFIER_PREFIX = env_str("STRIPE_IDENTIFIER_PREFIX", "cs")
 
 # A failed payment: the team keeps working with a banner this many days, then becomes read-only until paid.
 BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7)
