@@ -164,6 +164,7 @@ def subscription_apply(*, team: Team, data: dict[str, Any], described_at: dateti
     if existing is not None and described_at < existing.stripe_updated_at:
         return existing
     subscription = existing or Subscription(team=team, stripe_subscription_id=data["id"])
+    before = (subscription.status, subscription.plan_id) if existing else None
     status = str(data.get("status") or SubscriptionStatus.INCOMPLETE)
     items = ((data.get("items") or {}).get("data")) or []
     prices = [str((item.get("price") or {}).get("id") or "") for item in items]
@@ -182,6 +183,14 @@ def subscription_apply(*, team: Team, data: dict[str, Any], described_at: dateti
     subscription.stripe_updated_at = described_at
     subscription.save()
     _plan_follow(team=team)
+    if before != (subscription.status, subscription.plan_id):
+        team_audit(
+            team=team,
+            actor=None,
+            action="billing.subscription_changed",
+            target=subscription,
+            data={"status": status, "plan": plan.code if plan else None},
+        )
     logger.info("billing.subscription_applied", extra={"team": team.slug, "status": status})
     return subscription
 
@@ -210,11 +219,14 @@ def invoice_apply(*, team: Team, data: dict[str, Any], paid: bool, described_at:
     if subscription is None or described_at < subscription.stripe_updated_at:
         return invoice
     if paid:
+        if subscription.payment_failed_at is not None:
+            team_audit(team=team, actor=None, action="billing.payment_recovered", target=invoice)
         subscription.payment_failed_at, subscription.failed_invoice_id = None, ""
         if subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
             subscription.status = SubscriptionStatus.ACTIVE  # Stripe's own transition once the invoice is paid
     elif subscription.payment_failed_at is None:
         subscription.payment_failed_at, subscription.failed_invoice_id = described_at, invoice.stripe_invoice_id
+        team_audit(team=team, actor=None, action="billing.payment_failed", target=invoice)
     subscription.stripe_updated_at = described_at
     subscription.save()
     _plan_follow(team=team)

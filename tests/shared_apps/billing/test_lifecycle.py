@@ -89,6 +89,19 @@ def test_free_checkout_active_failed_grace_read_only_paid_active(team_a, owner_a
     assert b'data-testid="billing-banner"' not in client.get("/").content
     invoices = client.get("/settings/billing/").content
     assert invoices.count(b'data-testid="invoice-row"') == 2
+    with tenant_context(team_a):
+        from tenant_apps.audit.models import AuditEvent
+
+        actions = list(
+            AuditEvent.objects.filter(action__startswith="billing.").order_by("id").values_list("action", flat=True)
+        )
+    assert actions == [
+        "billing.checkout_started",
+        "billing.subscription_changed",  # active on Pro
+        "billing.payment_failed",
+        "billing.subscription_changed",  # past due
+        "billing.payment_recovered",  # active again
+    ]
 
 
 def _allowed_at(team, now):
