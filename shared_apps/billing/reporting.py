@@ -40,7 +40,10 @@ COST_PLACES = Decimal("0.000001")
 
 
 def teams_with_usage_to_report() -> list[int]:
-    """Ids of teams with day rows not yet fully in the outbox, or with events still pending."""
+    """Ids of teams with day rows not yet fully in the outbox, or with events still pending (none with billing
+    off: nothing is reported then)."""
+    if not billing_enabled():
+        return []
     growing = UsageDay.objects.filter(Q(ai_messages__gt=F("reported_messages")) | Q(model_cost__gt=F("reported_cost")))
     pending = MeterEvent.objects.filter(status=MeterEventStatus.PENDING)
     ids = set(growing.values_list("team_id", flat=True).distinct()) | set(pending.values_list("team_id", flat=True))

@@ -139,3 +139,10 @@ def test_the_dispatch_enqueues_only_teams_with_something_to_report(team_a, team_
     assert usage_report_dispatch_task.delay().get() == 1
     assert _billed(billing_on, subscribed) == 2
     assert reporting.teams_with_usage_to_report() == []
+
+
+def test_nothing_is_dispatched_with_billing_off(team_a, stripe_double):
+    _usage(team_a, 2)
+
+    assert reporting.teams_with_usage_to_report() == []
+    assert stripe_double.requests == []

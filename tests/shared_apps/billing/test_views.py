@@ -190,3 +190,12 @@ def test_invoices_are_listed_newest_first_and_paginated(team_a, owner_a, client_
 
 def test_the_settings_tabs_link_to_billing(team_a, owner_a, client_for):
     assert b'href="/settings/billing/"' in client_for(team_a, owner_a).get("/settings/").content
+
+
+def test_the_current_plan_is_not_offered_as_an_upgrade(team_a, owner_a, billing_on, client_for):
+    services.plan_set(team=team_a, plan_code="pro")
+
+    html = client_for(team_a, owner_a).get("/settings/billing/").content.decode()
+
+    assert 'data-testid="upgrade-pro"' not in html
+    assert 'data-testid="upgrade-business"' in html
