@@ -90,9 +90,12 @@ class Overview:
         return len(self.chatbots) >= MAX_CHATBOT_LINES
 
 
-def billing_overview(*, team: Team, now: datetime | None = None) -> Overview:
-    from shared_apps.billing.services import account_for
+def account_get(*, team: Team) -> BillingAccount:
+    """The team's billing account, or an unsaved one with the defaults (reading never creates it)."""
+    return BillingAccount.objects.select_related("plan").filter(team=team).first() or BillingAccount(team=team)
 
+
+def billing_overview(*, team: Team, now: datetime | None = None) -> Overview:
     now = now or timezone.now()
     billing = team_billing(team.pk)
     start, end = billing.period(now)
@@ -112,7 +115,7 @@ def billing_overview(*, team: Team, now: datetime | None = None) -> Overview:
     spend = Meter(label="Model spend this period", used=usage.cost, limit=billing.spend_cap, money=True)
     return Overview(
         billing=billing,
-        account=account_for(team=team),
+        account=account_get(team=team),
         subscription=current_subscription(team_id=team.pk),
         payment_state=billing.payment_state(now),
         period_start=start,

@@ -46,7 +46,7 @@ def _is_owner(request: HttpRequest) -> bool:
 
 def _spend_form(request: HttpRequest, data: Any = None) -> SpendCapForm:
     team = _team(request)
-    account = services.account_for(team=team)
+    account = selectors.account_get(team=team)
     initial = {
         "spend_cap": f"{account.spend_cap:.2f}" if account.spend_cap is not None else "",
         "cap_action": account.cap_action,

@@ -199,3 +199,9 @@ def test_the_current_plan_is_not_offered_as_an_upgrade(team_a, owner_a, billing_
 
     assert 'data-testid="upgrade-pro"' not in html
     assert 'data-testid="upgrade-business"' in html
+
+
+def test_looking_at_the_page_writes_nothing(team_a, owner_a, client_for):
+    client_for(team_a, owner_a).get("/settings/billing/")
+
+    assert not BillingAccount.objects.filter(team=team_a).exists()
