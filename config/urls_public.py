@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/signup/", account_views.SignupView.as_view(), name="account_signup"),  # before allauth's
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
+    path("billing/", include("shared_apps.billing.urls_public")),
     path("healthz", tenant_views.health_view, name="health"),
 ]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("tenants.urls_team")),
     path("settings/api-keys/", include("tenant_apps.api.urls")),
     path("settings/audit/", include("tenant_apps.audit.urls")),
+    path("settings/billing/", include("shared_apps.billing.urls")),
     path("api/v1/", include("tenant_apps.api.urls_api")),
     path("healthz", tenant_views.health_view, name="health"),
     path("providers/", include("tenant_apps.providers.urls")),

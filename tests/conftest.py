@@ -47,10 +47,14 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_team_cache() -> Iterator[None]:
-    # A rolled-back test never runs its on_commit invalidation: start every test with an empty cache.
+    # A rolled-back test never runs its on_commit invalidation: start every test with empty caches.
+    from shared_apps.billing.snapshot import clear_cache as clear_billing_cache
+
     resolver._cache.clear()
+    clear_billing_cache()
     yield
     resolver._cache.clear()
+    clear_billing_cache()
     connection.set_schema_to_public()
 
 

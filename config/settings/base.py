@@ -47,6 +47,7 @@ MIDDLEWARE = [
 ]
 
 from config.settings.components.auth import *  # noqa: E402
+from config.settings.components.billing import *  # noqa: E402
 from config.settings.components.cache import *  # noqa: E402
 from config.settings.components.celery import *  # noqa: E402
 from config.settings.components.chat import *  # noqa: E402

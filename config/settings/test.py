@@ -32,3 +32,4 @@ TEAM_CACHE_CHECK_SECONDS = 0  # tests see invalidations at once
 import tempfile  # noqa: E402
 
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="chatstudio-test-media-"))  # uploads and exports never land in the checkout
+BILLING_CACHE_CHECK_SECONDS = 0  # tests see billing changes at once

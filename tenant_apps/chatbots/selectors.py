@@ -156,3 +156,13 @@ def simple_llm_node(graph: Any) -> dict[str, Any] | None:
     if wired != {(start, llm, "output"), (llm, end, "output")}:
         return None
     return by_type["llm"]
+
+
+def chatbot_count() -> int:
+    """Active chatbots: what a plan's chatbot limit counts (``BILLING_CHATBOT_COUNTER``)."""
+    return Chatbot.objects.filter(archived_at__isnull=True).count()
+
+
+def chatbot_choices() -> list[tuple[int, str]]:
+    """Active chatbots as (id, name), for per-chatbot spend caps (``BILLING_CHATBOT_CHOICES``)."""
+    return list(Chatbot.objects.filter(archived_at__isnull=True).order_by("name", "id").values_list("pk", "name"))

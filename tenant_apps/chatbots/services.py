@@ -12,6 +12,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from shared_apps.billing.enforcement import plan_limit_enforce
+from shared_apps.billing.enums import Resource
 from tenant_apps.audit.services import audit_record
 from tenant_apps.chatbots import selectors, versioning
 from tenant_apps.chatbots.exceptions import ChatbotInvalidError, InvalidStateError
@@ -71,6 +73,7 @@ def chatbot_create(
 
     The LLM node's params are checked by the same validation as the pipeline API (``chatbot.invalid_llm``).
     """
+    plan_limit_enforce(resource=Resource.CHATBOTS)
     name = name.strip()
     if not name:
         raise ChatbotInvalidError(code="chatbot.invalid_name", message="Give the chatbot a name.")
@@ -165,6 +168,7 @@ def chatbot_update(*, chatbot: Chatbot, actor: Any, **changes: Any) -> Chatbot:
 @transaction.atomic
 def chatbot_copy(*, chatbot: Chatbot, name: str, actor: Any) -> Chatbot:
     """A new chatbot with the working settings and an editable copy of the working pipeline (no versions)."""
+    plan_limit_enforce(resource=Resource.CHATBOTS)
     pipeline = pipeline_services.pipeline_copy(pipeline=chatbot.pipeline, frozen=False, name=name)
     copy = Chatbot.objects.create(
         name=name.strip() or f"{chatbot.name} (copy)",
@@ -190,6 +194,7 @@ def chatbot_archive(*, chatbot: Chatbot, actor: Any) -> Chatbot:
 
 @transaction.atomic
 def chatbot_unarchive(*, chatbot: Chatbot, actor: Any) -> Chatbot:
+    plan_limit_enforce(resource=Resource.CHATBOTS)
     chatbot.archived_at = None
     chatbot.save(update_fields=["archived_at", "updated_at"])
     audit_record(actor=actor, action="chatbot.unarchived", target=chatbot)

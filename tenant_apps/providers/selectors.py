@@ -132,3 +132,12 @@ def llm_first_choice() -> DefaultLlm | None:
         if model:
             return DefaultLlm(provider_id=provider.pk, model=model)
     return None
+
+
+def llm_choices() -> list[tuple[int, str, list[str]]]:
+    """Every LLM provider with its model names (provider id, name, models): the spend caps' fallback picker
+    (``BILLING_MODEL_CHOICES``)."""
+    return [
+        (provider.pk, provider.name, [option.name for option in llm_model_options(provider=provider)])
+        for provider in llm_provider_list()
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.module_loading import import_string
+
 from shared_apps.accounts.models import User
 from tenants.enums import Role
 from tenants.exceptions import PermissionDeniedError
@@ -23,3 +25,10 @@ def role_require(*, user: User, team: Team, role: Role, action: str) -> None:
     actual = role_of(user=user, team=team)
     if actual is None or not actual.at_least(role):
         raise PermissionDeniedError(code="team.forbidden", message=f"Only {role.label.lower()}s can {action}.")
+
+
+def team_checks_run(paths: list[str], *, team: Team) -> None:
+    """Run the checks other apps plug in by dotted path (``TEAM_MEMBER_ADD_CHECKS``, ``TEAM_DELETE_CHECKS``): each
+    raises an ``ApplicationError`` to refuse. tenants imports no app above it (import contract)."""
+    for path in paths:
+        import_string(path)(team=team)

@@ -22,7 +22,7 @@ from tenants.enums import Role, TeamStatus
 from tenants.exceptions import InvitationError, PermissionDeniedError
 from tenants.models import Invitation, Membership, Team, invitation_token_hash
 from tenants.selectors import user_owns_email
-from tenants.services.guards import role_of, team_lock
+from tenants.services.guards import role_of, team_checks_run, team_lock
 from tenants.urls import apex_url, public_reverse
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def invitation_create(*, team: Team, email: str, role: Role, invited_by: User) -
     rate_limit_enforce(scope="invitation.create.team", ident=str(team.pk))
     rate_limit_enforce(scope="invitation.create.user", ident=str(invited_by.pk))
     team = team_lock(team)
+    team_checks_run(settings.TEAM_MEMBER_ADD_CHECKS, team=team)
     if Membership.objects.filter(team=team, user__email__iexact=email).exists():
         raise InvitationError(code="invitation.already_member", message=f"{email} is already a member of this team.")
     existing = Invitation.objects.open().filter(team=team, email=email).first()

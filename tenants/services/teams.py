@@ -20,7 +20,7 @@ from tenants.enums import Role, TeamStatus
 from tenants.exceptions import InvalidStateError, TeamSlugError
 from tenants.models import Domain, Invitation, Membership, Team, schema_name_for_slug
 from tenants.resolver import invalidate_on_commit
-from tenants.services.guards import role_require, team_lock
+from tenants.services.guards import role_require, team_checks_run, team_lock
 from tenants.urls import team_host
 
 logger = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ def team_delete_request(*, team: Team, actor: User, confirm_slug: str) -> None:
         raise InvalidStateError(
             code="team.delete_not_confirmed", message=f"Type the subdomain “{team.slug}” exactly to confirm."
         )
+    team_checks_run(settings.TEAM_DELETE_CHECKS, team=team)
     locked = team_lock(team)
     if locked.status == TeamStatus.DELETED:
         return

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from tests.fakes.llm_server import FakeLlmServer
+from tests.fakes.stripe_server import FakeStripeServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -42,6 +43,7 @@ class Stack:
     mail_dir: Path
     logs: Path
     fake_llm: FakeLlmServer
+    stripe: FakeStripeServer
 
     def url(self, path: str = "/", team: str | None = None) -> str:
         host = f"{team}.localhost" if team else "localhost"
@@ -106,15 +108,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env.update(LOCAL_LLM_BASE_URL=fake_llm.openai_base_url, LOCAL_LLM_MODEL="fake-model", LOCAL_LLM="0")
     # Where the local model would report its progress: absent (no banner) unless a test writes it.
     env.update(LOCAL_LLM_STATUS_FILE=str(base / "local-llm.json"))
+
+    # Billing is on, against the loopback Stripe double, which signs its webhooks to the apex like Stripe.
+    stripe = FakeStripeServer(
+        webhook_url=f"http://localhost:{port}/billing/stripe/webhook/", webhook_secret="whsec_e2e_double"
+    ).start()
+    env.update(
+        STRIPE_SECRET_KEY="sk_test_e2e_double",
+        STRIPE_WEBHOOK_SECRET="whsec_e2e_double",
+        STRIPE_API_BASE=stripe.url,
+        STRIPE_PRICES="pro=price_pro_flat+price_pro_metered,business=price_business_flat",
+    )
     env.update(E2E_EXTRA_ENV)
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
         conn.execute(f'CREATE DATABASE "{db_name}"')
-    stack = Stack(port=port, env=env, mail_dir=base / "mail", logs=base, fake_llm=fake_llm)
+    stack = Stack(port=port, env=env, mail_dir=base / "mail", logs=base, fake_llm=fake_llm, stripe=stripe)
     processes: list[subprocess.Popen] = []
     try:
         stack.manage("migrate_teams", "-v", "0")
         stack.manage("setup_demo")
+        stack.manage("set_plan", "--team", "demo", "--plan", "business")  # the journeys are not about limits
         web_log = base / "web.log"
         processes.append(
             subprocess.Popen(
@@ -175,6 +189,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             except subprocess.TimeoutExpired:
                 process.kill()
         fake_llm.stop()
+        stripe.stop()
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 

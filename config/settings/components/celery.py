@@ -34,4 +34,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.team_storage_refresh_dispatch_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Usage to Stripe as meter events (idempotent), and the 80 % spend-cap emails (ADR 0120).
+    "billing-usage-report": {
+        "task": "shared_apps.billing.tasks.usage_report_dispatch_task",
+        "schedule": crontab(minute="*/10"),
+    },
+    "billing-spend-alerts": {
+        "task": "shared_apps.billing.tasks.spend_alerts_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }

@@ -18,6 +18,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.team",
+                "shared_apps.billing.context_processors.billing",
             ],
         },
     },

@@ -13,6 +13,7 @@ SHARED_APPS = [
     "shared_apps.core",
     "shared_apps.accounts",
     "shared_apps.catalog",
+    "shared_apps.billing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -109,6 +110,11 @@ DEMO_SETUP_HOOKS: list[str] = [
 
 # Shared services write to a team's audit log through this dotted path (shared code never imports tenant apps).
 TEAM_AUDIT_RECORDER = "tenant_apps.audit.services.audit_record"
+
+# Called with team= before a member is invited / before a team is deleted; each may raise an ApplicationError that
+# refuses it (billing's plan limits and running subscriptions). Dotted paths: tenants imports no app above it.
+TEAM_MEMBER_ADD_CHECKS: list[str] = ["shared_apps.billing.enforcement.member_add_check"]
+TEAM_DELETE_CHECKS: list[str] = ["shared_apps.billing.enforcement.team_deletion_check"]
 
 # Team data exports (pg_dump -n <schema> | gzip) are written under <root>/<schema_name>/; see ADR 0014.
 TEAM_EXPORT_ROOT = env_str("TEAM_EXPORT_ROOT", str(_ROOT / "var" / "exports"))
