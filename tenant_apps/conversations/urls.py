@@ -1,11 +1,17 @@
 from django.urls import path
 
-from tenant_apps.conversations import views
+from tenant_apps.conversations import editor_views, views
 
 app_name = "conversations"
 
 urlpatterns = [
     path("chatbots/<int:chatbot_id>/chat/", views.chat_start_view, name="chat_start"),
+    path("chatbots/<int:chatbot_id>/pipeline/test/", editor_views.pipeline_test_send_view, name="pipeline_test_send"),
+    path(
+        "chatbots/<int:chatbot_id>/pipeline/test/<uuid:session_id>/messages/<int:message_id>/",
+        editor_views.pipeline_test_reply_view,
+        name="pipeline_test_reply",
+    ),
     path("chat/<uuid:session_id>/", views.chat_view, name="chat"),
     path("chat/<uuid:session_id>/send/", views.chat_send_view, name="chat_send"),
     path("chat/<uuid:session_id>/messages/<int:message_id>/reply/", views.chat_reply_view, name="chat_reply"),
