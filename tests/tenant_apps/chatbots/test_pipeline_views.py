@@ -73,7 +73,8 @@ def test_version_opens_read_only_on_its_frozen_pipeline(owner_client, chatbot, o
 def test_diff_page_carries_both_graphs_and_the_server_comparison(owner_client, chatbot, owner):
     version = version_create(chatbot=chatbot, actor=owner)
     working = chatbot.pipeline
-    graph = chain(llm("llm", prompt="Be brief.", llm_provider_id=working.graph["nodes"][1]["params"]["llm_provider_id"]))
+    provider_id = working.graph["nodes"][1]["params"]["llm_provider_id"]
+    graph = chain(llm("llm", prompt="Be brief.", llm_provider_id=provider_id))
     graph["nodes"].insert(2, {"id": "extra", "type": "template", "label": "Extra", "params": {}})
     pipeline_services.pipeline_update_graph(pipeline=working, graph=graph, base_revision=working.edit_revision)
 
