@@ -14,6 +14,10 @@ export default defineConfig({
     reportCompressedSize: false,
     rollupOptions: {
       input: { pipeline_editor: "assets/pipeline_editor/index.jsx" },
+      onwarn(warning, warn) {
+        if (warning.code === "MODULE_LEVEL_DIRECTIVE") return; // @xyflow/react's "use client" (for RSC bundlers)
+        warn(warning);
+      },
       output: {
         entryFileNames: "[name].js",
         chunkFileNames: "chunks/[name]-[hash].js",

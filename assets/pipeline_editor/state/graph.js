@@ -160,6 +160,11 @@ function labelFor(entry, nodes) {
   return same ? `${entry.label} ${same + 1}` : entry.label;
 }
 
+// A new router starts with one (empty) route to type into.
+function firstRoute(entry) {
+  return entry.outputs?.kind === "keywords" && !entry.defaults?.[entry.outputs.param] ? { [entry.outputs.param]: [""] } : {};
+}
+
 /** A new node of ``entry``'s type with its schema defaults (and ``prefill``, e.g. the team's first model). */
 export function makeNode(entry, position, nodes, prefill = {}) {
   return {
@@ -169,7 +174,7 @@ export function makeNode(entry, position, nodes, prefill = {}) {
     data: {
       nodeType: entry.type,
       label: labelFor(entry, nodes),
-      params: structuredClone({ ...(entry.defaults || {}), ...prefill }),
+      params: structuredClone({ ...(entry.defaults || {}), ...firstRoute(entry), ...prefill }),
     },
     deletable: entry.can_delete !== false,
     selected: true,
