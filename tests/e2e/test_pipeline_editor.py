@@ -188,9 +188,10 @@ def test_keyboard_only_editing_and_accessibility(wide_page, stack):
     expect(template).to_be_visible()
     expect(page.locator(".react-flow__node[data-id=template]")).to_be_focused()
     inspector = page.get_by_test_id("inspector")
-    inspector.get_by_label("Template", exact=True).fill("Hello {{ input }}")
-    inspector.get_by_label("Connect to").select_option(label="End")
-    inspector.get_by_role("button", name="Connect").click()
+    inspector.get_by_role("textbox", name="Template", exact=True).fill("Hello {{ input }}")
+    inspector.get_by_label("Connect to", exact=True).select_option(label="End")
+    inspector.get_by_role("button", name="Connect", exact=True).focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_test_id("notice")).to_contain_text("Connected")
     expect(edges(page)).to_have_count(3)
     outline = page.locator(".react-flow__node[data-id=template]").evaluate(

@@ -96,8 +96,9 @@ function Toolbar({ state, dispatch, readOnly, saving, onSave, onFit, revision, c
       </button>
       <span className="ml-auto flex items-center gap-2 text-sm">
         {status && (
-          <span className={state.dirty ? "text-warning" : "text-base-content/60"} data-testid="save-status" role="status">
-            {status}
+          <span className="flex items-center gap-1.5 text-base-content/80" role="status">
+            <span className={`status ${state.dirty ? "status-warning" : "status-success"}`} aria-hidden="true" />
+            <span data-testid="save-status">{status}</span>
           </span>
         )}
         {config.version && (
@@ -105,7 +106,7 @@ function Toolbar({ state, dispatch, readOnly, saving, onSave, onFit, revision, c
             Open the working copy
           </a>
         )}
-        {!config.version && revision ? <span className="text-xs text-base-content/50">rev {revision}</span> : null}
+        {!config.version && revision ? <span className="text-xs text-base-content/70" title="Saved revision">rev {revision}</span> : null}
       </span>
     </div>
   );
@@ -277,10 +278,17 @@ function Editor({ config }) {
 
   // Focus the node just added (keyboard users continue from it: Enter selects, arrows move, Delete removes).
   useEffect(() => {
-    if (!state.lastAdded) return;
-    requestAnimationFrame(() => {
-      document.querySelector(`.react-flow__node[data-id="${CSS.escape(state.lastAdded)}"]`)?.focus();
-    });
+    if (!state.lastAdded) return undefined;
+    let frame = 0;
+    let tries = 0;
+    const focus = () => {
+      const element = document.querySelector(`.react-flow__node[data-id="${CSS.escape(state.lastAdded)}"]`);
+      element?.focus();
+      // A new node is shown once React Flow has measured it: try again for a few frames until it takes focus.
+      if (document.activeElement !== element && (tries += 1) < 30) frame = requestAnimationFrame(focus);
+    };
+    frame = requestAnimationFrame(focus);
+    return () => cancelAnimationFrame(frame);
   }, [state.lastAdded]);
 
   const selectNode = useCallback(
@@ -435,7 +443,7 @@ function Editor({ config }) {
           <aside className="flex w-96 shrink-0 flex-col rounded-box border border-base-300 bg-base-100" aria-label="Details">
             <div role="tablist" className="tabs tabs-border px-2 pt-1">
               {tabs.map(([key, label]) => (
-                <button key={key} type="button" role="tab" aria-selected={tab === key} aria-controls={`panel-${key}`} id={`tab-${key}`} className={`tab ${tab === key ? "tab-active" : ""}`} onClick={() => setTab(key)} data-testid={`tab-${key}`}>
+                <button key={key} type="button" role="tab" aria-selected={tab === key} aria-controls={`panel-${key}`} id={`tab-${key}`} className={`tab ${tab === key ? "tab-active" : "text-base-content/75"}`} onClick={() => setTab(key)} data-testid={`tab-${key}`}>
                   {label}
                 </button>
               ))}

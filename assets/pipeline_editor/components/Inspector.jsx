@@ -118,7 +118,7 @@ export function Inspector({ node, nodes, edges, types, options, variables, error
           readOnly={locked}
           onChange={(event) => dispatch({ type: "updateNode", id: node.id, label: event.target.value, coalesce: `${node.id}.label` })}
         />
-        <p className="mt-1 text-xs text-base-content/50">
+        <p className="mt-1 text-xs text-base-content/70">
           Id <code>{node.id}</code> (shown in traces)
         </p>
       </div>
@@ -160,7 +160,7 @@ export function Inspector({ node, nodes, edges, types, options, variables, error
             </button>
           )}
           {entry?.can_delete !== false && (
-            <button type="button" className="btn btn-sm btn-error btn-outline" onClick={() => dispatch({ type: "delete", nodeIds: [node.id], edgeIds: [] })}>
+            <button type="button" className="btn btn-sm" onClick={() => dispatch({ type: "delete", nodeIds: [node.id], edgeIds: [] })}>
               <Icon name="trash" /> Delete node
             </button>
           )}

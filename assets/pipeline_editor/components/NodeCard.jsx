@@ -78,7 +78,6 @@ function PipelineNode({ id, data, selected }) {
           position={Position.Left}
           id={handle.id}
           className="pipeline-handle"
-          aria-label={`Input of ${label}`}
           data-testid={`handle-${id}-${handle.id}`}
         />
       ))}
@@ -118,7 +117,6 @@ function PipelineNode({ id, data, selected }) {
                 position={Position.Right}
                 id={handle.id}
                 className="pipeline-handle"
-                aria-label={`Route ${handle.label} of ${label}`}
                 data-testid={`handle-${id}-${handle.id}`}
               />
             </li>
@@ -133,7 +131,6 @@ function PipelineNode({ id, data, selected }) {
             position={Position.Right}
             id={handle.id}
             className="pipeline-handle"
-            aria-label={`Output of ${label}`}
             data-testid={`handle-${id}-${handle.id}`}
           />
         ))
