@@ -9,6 +9,7 @@ import { useEffect, useMemo, useState } from "react";
 import { request } from "../api.js";
 import { edgeId, toFlow, typeIndex } from "../state/graph.js";
 import { EditorContext } from "./context.js";
+import { FitWhenMeasured } from "./FitWhenMeasured.jsx";
 import { NodeCard } from "./NodeCard.jsx";
 
 const NODE_TYPES = { pipeline: NodeCard };
@@ -29,11 +30,17 @@ function statusMaps(changes, side) {
 
 function Side({ side, data, changes, types }) {
   const { nodes: nodeStatus, edges: edgeStatus } = useMemo(() => statusMaps(changes, side), [changes, side]);
-  const flow = useMemo(() => toFlow(data.graph), [data.graph]);
-  const edges = flow.edges.map((edge) => {
-    const status = edgeStatus.get([edge.source, edge.sourceHandle, edge.target].join("|"));
-    return status ? { ...edge, className: `edge-${status}`, animated: status === "added", id: edge.id || edgeId(edge.source, edge.sourceHandle, edge.target) } : edge;
-  });
+  // Uncontrolled (defaultNodes): nothing here changes, and React Flow then keeps the measured sizes it fits by.
+  const { nodes, edges } = useMemo(() => {
+    const flow = toFlow(data.graph);
+    return {
+      nodes: flow.nodes.map((node) => ({ ...node, draggable: false, connectable: false })),
+      edges: flow.edges.map((edge) => {
+        const status = edgeStatus.get([edge.source, edge.sourceHandle, edge.target].join("|"));
+        return status ? { ...edge, className: `edge-${status}`, animated: status === "added", id: edge.id || edgeId(edge.source, edge.sourceHandle, edge.target) } : edge;
+      }),
+    };
+  }, [data.graph, edgeStatus]);
   const context = useMemo(() => ({ types, errorsByNode: new Map(), run: null, diff: nodeStatus, readOnly: true }), [types, nodeStatus]);
   return (
     <section className="flex min-w-0 flex-1 flex-col rounded-box border border-base-300 bg-base-100" aria-label={data.label} data-testid={`diff-${side}`}>
@@ -42,19 +49,18 @@ function Side({ side, data, changes, types }) {
         <EditorContext.Provider value={context}>
           <ReactFlowProvider>
             <ReactFlow
-              nodes={flow.nodes.map((node) => ({ ...node, draggable: false, connectable: false }))}
-              edges={edges}
+              defaultNodes={nodes}
+              defaultEdges={edges}
               nodeTypes={NODE_TYPES}
               nodesDraggable={false}
               nodesConnectable={false}
               elementsSelectable={false}
               deleteKeyCode={null}
-              fitView
-              fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
               defaultEdgeOptions={{ type: "smoothstep" }}
               proOptions={{ hideAttribution: true }}
               colorMode={document.documentElement.getAttribute("data-theme") === "dark" ? "dark" : "light"}
             >
+              <FitWhenMeasured />
               <Background gap={20} size={1} />
               <Controls showInteractive={false} />
             </ReactFlow>

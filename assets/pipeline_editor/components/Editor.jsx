@@ -3,15 +3,16 @@
 import "@xyflow/react/dist/style.css";
 import "../editor.css";
 
-import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useNodesInitialized, useReactFlow } from "@xyflow/react";
+import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 
 import { ApiError, request } from "../api.js";
 import { editorReducer, initialState } from "../state/editor.js";
-import { fromFlow, pathEdges, typeIndex } from "../state/graph.js";
+import { freePosition, fromFlow, pathEdges, typeIndex } from "../state/graph.js";
 import { prefillFor } from "../state/schemaForm.js";
 import { createTestTransport } from "../testTransport.js";
 import { EditorContext } from "./context.js";
+import { FIT, FitWhenMeasured } from "./FitWhenMeasured.jsx";
 import { Icon } from "./icons.jsx";
 import { Inspector } from "./Inspector.jsx";
 import { NodeCard } from "./NodeCard.jsx";
@@ -19,7 +20,6 @@ import { TestPanel } from "./TestPanel.jsx";
 
 const NODE_TYPES = { pipeline: NodeCard };
 const DRAG_TYPE = "application/x-pipeline-node";
-const FIT = { padding: 0.2, maxZoom: 1 };
 const isMac = typeof navigator !== "undefined" && /Mac/.test(navigator.platform);
 const MOD = isMac ? "⌘" : "Ctrl";
 
@@ -170,16 +170,7 @@ function Editor({ config }) {
   const transport = useMemo(() => createTestTransport({ sendUrl: config.urls.test_send }), [config.urls.test_send]);
   const stateRef = useRef(state);
   stateRef.current = state;
-  const measured = useNodesInitialized();
-  const fitted = useRef(false);
-
-  // Fit the pipeline in view once its nodes have been measured (on load and after a reload).
-  useEffect(() => {
-    if (measured && !fitted.current) {
-      fitted.current = true;
-      flow.fitView(FIT);
-    }
-  }, [measured, flow]);
+  const [loads, setLoads] = useState(0); // each load fits the pipeline in view again
 
   const loadPipeline = useCallback(async () => {
     const pipeline = await request(config.pipeline_url);
@@ -254,7 +245,7 @@ function Editor({ config }) {
       dispatch({ type: "load", graph: pipeline.graph });
       setConflict(null);
       setTrace(null);
-      fitted.current = false;
+      setLoads((count) => count + 1);
     } catch (error) {
       dispatch({ type: "notice", notice: { kind: "error", text: error.message } });
     }
@@ -266,9 +257,9 @@ function Editor({ config }) {
       if (!entry) return;
       let at = position;
       if (!at) {
+        // From the keyboard: in view, near the middle, where it covers no other node.
         const box = canvas.current.getBoundingClientRect();
-        const count = stateRef.current.nodes.length;
-        at = flow.screenToFlowPosition({ x: box.left + box.width / 2 - 120 + (count % 5) * 24, y: box.top + box.height / 3 + (count % 5) * 24 });
+        at = freePosition(stateRef.current.nodes, flow.screenToFlowPosition({ x: box.left + box.width / 2 - 120, y: box.top + box.height / 4 }));
       }
       dispatch({ type: "addNode", nodeType, position: at, prefill: prefillFor(entry.schema, options) });
       setTab("node");
@@ -435,6 +426,7 @@ function Editor({ config }) {
               proOptions={{ hideAttribution: true }}
               ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter or Space to select this node. Arrow keys move it, Delete removes it. Connect it from the form on the right." }}
             >
+              <FitWhenMeasured key={loads} />
               <Background gap={20} size={1} />
               <Controls showInteractive={false} showFitView={false} aria-label="Zoom" />
               <MiniMap pannable zoomable ariaLabel="Mini map of the pipeline" style={{ width: 160, height: 110 }} nodeStrokeWidth={3} />

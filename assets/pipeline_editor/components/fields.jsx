@@ -206,7 +206,7 @@ function KeyValueField({ id, value, onChange, readOnly, errors, keyLabel = "Name
 export function Field({ field, params, errors, readOnly, options, variables, onParams, onRemoveRoute, nodeId }) {
   const id = `field-${nodeId}-${field.name}`.replace(/[^A-Za-z0-9_-]/g, "_");
   const reactId = useId();
-  const value = params[field.name];
+  const value = params[field.name] ?? field.default; // a missing param shows what the server will use
   const set = (raw) => {
     const next = coerce(field, raw);
     if (next !== undefined || field.widget === "number") onParams({ [field.name]: next });

@@ -282,3 +282,16 @@ export function pathEdges(edges, nodePath, routes = {}) {
   }
   return taken;
 }
+
+const NODE_BOX = { width: 260, height: 120 }; // a node card and some room around it
+
+/** The first spot at or below ``preferred`` where a new node covers no other (for nodes added without a drop). */
+export function freePosition(nodes, preferred) {
+  const at = { x: Math.round(preferred.x), y: Math.round(preferred.y) };
+  const overlaps = () =>
+    nodes.some(
+      (node) => Math.abs(node.position.x - at.x) < NODE_BOX.width && Math.abs(node.position.y - at.y) < NODE_BOX.height,
+    );
+  for (let step = 0; step < 50 && overlaps(); step += 1) at.y += NODE_BOX.height;
+  return at;
+}

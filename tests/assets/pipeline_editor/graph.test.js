@@ -135,3 +135,13 @@ describe("run path", () => {
     expect([...taken].sort()).toEqual(["b-end", "in", "two"]);
   });
 });
+
+describe("placing a node added from the keyboard", () => {
+  it("keeps the preferred spot when it is free, else moves down until nothing is covered", async () => {
+    const { freePosition } = await import("../../../assets/pipeline_editor/state/graph.js");
+    const { nodes } = toFlow(graph(llmNode()));
+
+    expect(freePosition(nodes, { x: 300, y: 400 })).toEqual({ x: 300, y: 400 });
+    expect(freePosition(nodes, { x: 310, y: 10 })).toEqual({ x: 310, y: 130 });
+  });
+});
