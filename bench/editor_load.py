@@ -50,10 +50,11 @@ def _summary(values: list[float]) -> str:
 
 def _bundle_sizes() -> list[tuple[str, int, int]]:
     rows = []
-    for path in sorted((ROOT / "static" / "build" / "editor").rglob("*")):
+    build = ROOT / "static" / "build" / "editor"
+    for path in sorted(build.rglob("*")):
         if path.is_file() and path.suffix in (".js", ".css"):
             data = path.read_bytes()
-            rows.append((str(path.relative_to(ROOT / "static" / "build" / "editor")), len(data), len(gzip.compress(data))))
+            rows.append((str(path.relative_to(build)), len(data), len(gzip.compress(data))))
     return rows
 
 

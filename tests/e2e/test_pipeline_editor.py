@@ -140,6 +140,10 @@ def test_build_save_reload_and_run_a_routed_pipeline(wide_page, stack):
     expect(page.get_by_test_id("trace-nodes")).to_contain_text("Support answer")
     expect(page.locator(".react-flow__edge.edge-ran")).to_have_count(3)
     shot(page, "3-test-run")
+    if SHOTS:
+        page.get_by_role("button", name="Toggle dark mode").click()
+        shot(page, "3-test-run-dark")
+        page.get_by_role("button", name="Toggle dark mode").click()
 
     page.get_by_test_id("trace-nodes").get_by_text("Triage").click()
     expect(page.get_by_test_id("trace-nodes")).to_contain_text("The app crashes when I log in")  # the node's input
@@ -164,6 +168,11 @@ def test_stale_save_shows_the_conflict_and_reload_brings_the_other_save(wide_pag
 
     page.get_by_test_id("node-llm").click()
     page.get_by_test_id("inspector").get_by_label("Name", exact=True).fill("My answer")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.get_by_role("tab", name="Overview").click()  # leaving with unsaved changes asks first
+    expect(page.get_by_test_id("save-status")).to_have_text("Unsaved changes")
+    assert asked == ["beforeunload"]
     page.get_by_test_id("save").click()
     conflict = page.get_by_test_id("conflict")
     expect(conflict).to_contain_text("Someone else saved this pipeline")
@@ -207,7 +216,9 @@ def test_keyboard_only_editing_and_accessibility(wide_page, stack):
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("""async () => {
         const r = await axe.run(document.querySelector('[data-pipeline-editor]'));
-        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}));
+        return r.violations.map(v => ({
+            id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3),
+        }));
     }""")
     serious = [v for v in result if v["impact"] in ("serious", "critical")]
     assert serious == [], serious
@@ -237,6 +248,8 @@ def test_version_opens_read_only_and_diff_highlights_changes(wide_page, stack):
     page.get_by_test_id("inspector").get_by_label("Prompt", exact=True).fill("Answer in French.")
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("save-status")).to_have_text("All changes saved")
+    expect(page.get_by_test_id("problems")).to_contain_text("'Python code' cannot be reached from start")
+    expect(page.get_by_test_id("node-code")).to_contain_text("2 problems")
     shot(page, "6-code-node")
 
     page.goto(stack.url(f"/chatbots/{chatbot_id}/versions/compare/pipeline/?a=1&b=working", team="demo"))

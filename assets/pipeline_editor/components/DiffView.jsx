@@ -11,6 +11,7 @@ import { edgeId, toFlow, typeIndex } from "../state/graph.js";
 import { EditorContext } from "./context.js";
 import { FitWhenMeasured } from "./FitWhenMeasured.jsx";
 import { NodeCard } from "./NodeCard.jsx";
+import { useColorMode } from "./useColorMode.js";
 
 const NODE_TYPES = { pipeline: NodeCard };
 
@@ -42,6 +43,7 @@ function Side({ side, data, changes, types }) {
     };
   }, [data.graph, edgeStatus]);
   const context = useMemo(() => ({ types, errorsByNode: new Map(), run: null, diff: nodeStatus, readOnly: true }), [types, nodeStatus]);
+  const colorMode = useColorMode();
   return (
     <section className="flex min-w-0 flex-1 flex-col rounded-box border border-base-300 bg-base-100" aria-label={data.label} data-testid={`diff-${side}`}>
       <h2 className="border-b border-base-300 px-3 py-2 text-sm font-semibold">{data.label}</h2>
@@ -58,7 +60,7 @@ function Side({ side, data, changes, types }) {
               deleteKeyCode={null}
               defaultEdgeOptions={{ type: "smoothstep" }}
               proOptions={{ hideAttribution: true }}
-              colorMode={document.documentElement.getAttribute("data-theme") === "dark" ? "dark" : "light"}
+              colorMode={colorMode}
             >
               <FitWhenMeasured />
               <Background gap={20} size={1} />

@@ -17,15 +17,12 @@ import { Icon } from "./icons.jsx";
 import { Inspector } from "./Inspector.jsx";
 import { NodeCard } from "./NodeCard.jsx";
 import { TestPanel } from "./TestPanel.jsx";
+import { useColorMode } from "./useColorMode.js";
 
 const NODE_TYPES = { pipeline: NodeCard };
 const DRAG_TYPE = "application/x-pipeline-node";
 const isMac = typeof navigator !== "undefined" && /Mac/.test(navigator.platform);
 const MOD = isMac ? "⌘" : "Ctrl";
-
-function colorMode() {
-  return document.documentElement.getAttribute("data-theme") === "dark" ? "dark" : "light";
-}
 
 function typingIn(target) {
   return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
@@ -156,6 +153,7 @@ function Notice({ notice, onClose }) {
 
 function Editor({ config }) {
   const flow = useReactFlow();
+  const colorMode = useColorMode();
   const canvas = useRef(null);
   const [state, dispatch] = useReducer(editorReducer, undefined, () => initialState());
   const [catalog, setCatalog] = useState(null);
@@ -424,7 +422,7 @@ function Editor({ config }) {
               edgesReconnectable={false}
               deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
               multiSelectionKeyCode={["Shift", "Meta", "Control"]}
-              colorMode={colorMode()}
+              colorMode={colorMode}
               minZoom={0.2}
               maxZoom={2}
               defaultEdgeOptions={{ type: "smoothstep" }}
