@@ -109,20 +109,27 @@ function Toolbar({ state, dispatch, readOnly, saving, onSave, onFit, revision, c
   );
 }
 
-function Problems({ errors, nodes, onSelect }) {
+function Problems({ errors, nodes, onSelect, dirty }) {
+  const stale = dirty ? <p className="mb-2 text-xs text-base-content/70">As of the last save: save to check your changes.</p> : null;
   if (!errors.length) {
-    return <p className="text-sm text-base-content/70" data-testid="no-problems">No problems: the pipeline can run and be published.</p>;
+    return (
+      <>
+        {stale}
+        <p className="text-sm text-base-content/70" data-testid="no-problems">No problems: the pipeline can run and be published.</p>
+      </>
+    );
   }
   const name = (id) => nodes.find((node) => node.id === id)?.data.label || id;
   return (
     <ul className="space-y-1" data-testid="problems">
+      {stale && <li>{stale}</li>}
       {errors.map((error, index) => (
         // biome-ignore lint: server order
         <li key={index}>
           <button type="button" className="flex w-full items-start gap-2 rounded-field p-1.5 text-left text-sm hover:bg-base-200" onClick={() => error.node_id && onSelect(error.node_id)} disabled={!error.node_id}>
             <Icon name="warning" className="mt-0.5 size-4 text-error" />
             <span>
-              {error.node_id && <span className="font-medium">{name(error.node_id)}: </span>}
+              {error.node_id && !error.message.includes(name(error.node_id)) && <span className="font-medium">{name(error.node_id)}: </span>}
               {error.field && <span className="text-base-content/60">{error.field} — </span>}
               {error.message}
             </span>
@@ -467,7 +474,7 @@ function Editor({ config }) {
               {tab === "test" && (
                 <TestPanel transport={transport} dirty={state.dirty} problems={meta.errors.length} onSave={save} onTrace={setTrace} onSelectNode={selectNode} canTest={config.can_edit && !config.version} />
               )}
-              {tab === "problems" && <Problems errors={meta.errors} nodes={state.nodes} onSelect={selectNode} />}
+              {tab === "problems" && <Problems errors={meta.errors} nodes={state.nodes} onSelect={selectNode} dirty={state.dirty} />}
             </div>
           </aside>
         </div>
