@@ -161,11 +161,16 @@ def editor_session_get_or_start(*, chatbot: Chatbot, external_id: Any, user: Any
     if external_id is not None:
         session = (
             ChatSession.objects.select_related("chatbot")
-            .filter(external_id=external_id, chatbot=chatbot, version__isnull=True, platform=Platform.WEB)
-            .exclude(status=SessionStatus.ENDED)
+            .filter(
+                external_id=external_id,
+                chatbot=chatbot,
+                version__isnull=True,
+                platform=Platform.WEB,
+                status=SessionStatus.ACTIVE,
+            )
             .first()
         )
-        if session is not None and session.status == SessionStatus.ACTIVE:
+        if session is not None:
             return session
     session = session_start(
         chatbot=chatbot,
