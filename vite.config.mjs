@@ -22,6 +22,13 @@ export default defineConfig({
         entryFileNames: "[name].js",
         chunkFileNames: "chunks/[name]-[hash].js",
         assetFileNames: "chunks/[name]-[hash][extname]",
+        // Shared code in chunks named for what is in them (React, React Flow), not after a module that uses it.
+        codeSplitting: {
+          groups: [
+            { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/ },
+            { name: "xyflow", test: /node_modules[\\/](@xyflow|d3-[a-z]+|zustand|classcat)[\\/]/ },
+          ],
+        },
       },
     },
   },
