@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up and run every check: lint (ruff), format, types (mypy), import contract, unit + integration tests,
-# then the browser tests (Playwright + system Chromium). Exits non-zero on the first failing stage.
+# Set up and run every check: lint (ruff), format, types (mypy), import contract, the front end's Vitest suite,
+# unit + integration tests, then the browser tests (Playwright + system Chromium). Exits non-zero on the first
+# failing stage.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 "$ROOT/infra/dev/setup.sh" --browser
@@ -27,6 +28,8 @@ say "mypy"
 "$VENV/bin/mypy" config tenants shared_apps tenant_apps
 say "import contract"
 "$VENV/bin/lint-imports" --no-cache
+say "front-end tests (Vitest)"
+npm test --silent
 say "tests"
 CREATE_DB=""; [ -n "${CI:-}" ] && CREATE_DB="--create-db"
 "$VENV/bin/pytest" -q $CREATE_DB -m "not e2e" -n 2 "$@"

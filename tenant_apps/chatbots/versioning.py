@@ -46,6 +46,22 @@ class Change:
     kind: str  # "added" | "removed" | "changed"
     before: str = ""
     after: str = ""
+    # Where the change is, for the editor's visual diff: the node (and params key), or the edge's ends.
+    node_id: str | None = None
+    param: str | None = None
+    edge: tuple[str, str, str] | None = None  # (source, source handle, target)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "area": self.area,
+            "item": self.item,
+            "kind": self.kind,
+            "before": self.before,
+            "after": self.after,
+            "node_id": self.node_id,
+            "param": self.param,
+            "edge": list(self.edge) if self.edge else None,
+        }
 
 
 @dataclass
@@ -93,14 +109,22 @@ def compare(
         return f"Node “{node.get('label') or node['id']}” ({node.get('type')})"
 
     for node_id in sorted(nodes_a.keys() - nodes_b.keys()):
-        result.changes.append(Change("Pipeline", node_name(nodes_a[node_id]), "removed"))
+        result.changes.append(Change("Pipeline", node_name(nodes_a[node_id]), "removed", node_id=node_id))
     for node_id in sorted(nodes_b.keys() - nodes_a.keys()):
-        result.changes.append(Change("Pipeline", node_name(nodes_b[node_id]), "added"))
+        result.changes.append(Change("Pipeline", node_name(nodes_b[node_id]), "added", node_id=node_id))
     for node_id in sorted(nodes_a.keys() & nodes_b.keys()):
         a, b = nodes_a[node_id], nodes_b[node_id]
         if a.get("label") != b.get("label"):
             result.changes.append(
-                Change("Pipeline", node_name(b), "changed", f"label {a.get('label')}", f"label {b.get('label')}")
+                Change(
+                    "Pipeline",
+                    node_name(b),
+                    "changed",
+                    f"label {a.get('label')}",
+                    f"label {b.get('label')}",
+                    node_id=node_id,
+                    param="label",
+                )
             )
         params_a, params_b = a.get("params") or {}, b.get("params") or {}
         for param in sorted(params_a.keys() | params_b.keys()):
@@ -112,6 +136,8 @@ def compare(
                         "changed",
                         _show(params_a.get(param)),
                         _show(params_b.get(param)),
+                        node_id=node_id,
+                        param=param,
                     )
                 )
 
@@ -129,7 +155,7 @@ def compare(
     edges_a = {edge_key(e) for e in graph_a.get("edges", [])}
     edges_b = {edge_key(e) for e in graph_b.get("edges", [])}
     for edge in sorted(edges_a - edges_b):
-        result.changes.append(Change("Pipeline", edge_name(edge, nodes_a), "removed"))
+        result.changes.append(Change("Pipeline", edge_name(edge, nodes_a), "removed", edge=edge))
     for edge in sorted(edges_b - edges_a):
-        result.changes.append(Change("Pipeline", edge_name(edge, nodes_b), "added"))
+        result.changes.append(Change("Pipeline", edge_name(edge, nodes_b), "added", edge=edge))
     return result

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ApplicationError, NotFoundError
@@ -75,12 +75,9 @@ def chatbot_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, "chatbots/chatbot_create.html", {"form": form})
 
 
-def pipeline_page_url(chatbot: Chatbot) -> str | None:
-    """The chatbot's visual pipeline editor page, once that page exists in this build (its own issue)."""
-    try:
-        return reverse("chatbots:chatbot_pipeline", args=[chatbot.pk])
-    except NoReverseMatch:
-        return None
+def pipeline_page_url(chatbot: Chatbot) -> str:
+    """The chatbot's visual pipeline editor page."""
+    return reverse("chatbots:pipeline_edit", args=[chatbot.pk])
 
 
 @members()

@@ -125,6 +125,11 @@ def message_with_trace(*, session: ChatSession, message_id: int) -> ChatMessage:
     return message
 
 
+def trace_for_message(*, session: ChatSession, message_id: int) -> Trace | None:
+    """The trace of the turn a participant message started (None while it runs)."""
+    return Trace.objects.filter(session=session, message_id=message_id).first()
+
+
 def public_session_get(*, public_id: Any, session_id: Any, identifier: str) -> ChatSession:
     """A public-link session of the visitor ``identifier`` on a public, published chatbot: one query. Its chatbot,
     version and participant load on first use (the send and reply paths rarely need them)."""

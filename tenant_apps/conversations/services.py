@@ -142,6 +142,38 @@ def session_restart(*, session: ChatSession, started_by: Any = None) -> ChatSess
     )
 
 
+def editor_session_get_or_start(*, chatbot: Chatbot, external_id: Any, user: Any) -> ChatSession:
+    """The pipeline editor's test conversation on the working copy: the one named (if it is still open and is a
+    working-copy web session of this chatbot), else a new one for this member.
+
+    The builder is testing the pipeline, not the consent flow: a new test session gives consent at once.
+    """
+    if external_id is not None:
+        session = (
+            ChatSession.objects.select_related("chatbot")
+            .filter(
+                external_id=external_id,
+                chatbot=chatbot,
+                version__isnull=True,
+                platform=Platform.WEB,
+                status=SessionStatus.ACTIVE,
+            )
+            .first()
+        )
+        if session is not None:
+            return session
+    session = session_start(
+        chatbot=chatbot,
+        version=None,
+        participant=participant_for_member(user=user),
+        platform=Platform.WEB,
+        started_by=user,
+    )
+    if session.status == SessionStatus.PENDING_CONSENT:
+        session = session_consent_give(session=session)
+    return session
+
+
 def turn_enqueue(message: ChatMessage) -> None:
     """Run ``message``'s turn on the ``chat`` queue once the current transaction commits (at once outside one)."""
     message_id = message.pk

@@ -1,11 +1,17 @@
 from django.urls import path
 
-from tenant_apps.conversations.views import member_chat, public_link, review
+from tenant_apps.conversations.views import member_chat, pipeline_test, public_link, review
 
 app_name = "conversations"
 
 urlpatterns = [
     path("chatbots/<int:chatbot_id>/chat/", member_chat.chat_start_view, name="chat_start"),
+    path("chatbots/<int:chatbot_id>/pipeline/test/", pipeline_test.pipeline_test_send_view, name="pipeline_test_send"),
+    path(
+        "chatbots/<int:chatbot_id>/pipeline/test/<uuid:session_id>/messages/<int:message_id>/",
+        pipeline_test.pipeline_test_reply_view,
+        name="pipeline_test_reply",
+    ),
     path("chat/<uuid:session_id>/", member_chat.chat_view, name="chat"),
     path("chat/<uuid:session_id>/send/", member_chat.chat_send_view, name="chat_send"),
     path("chat/<uuid:session_id>/messages/<int:message_id>/reply/", member_chat.chat_reply_view, name="chat_reply"),

@@ -34,7 +34,7 @@ class NodeTypeListApi(TeamApiView):
     required_role = Role.VIEWER
 
     def get(self, request: Request) -> Response:
-        return Response({"node_types": selectors.node_type_catalog()})
+        return Response({"node_types": selectors.node_type_catalog(), "variables": selectors.EDITOR_VARIABLES})
 
 
 class NodeOptionsApi(TeamApiView):

@@ -98,6 +98,27 @@ def node_type_catalog() -> list[dict[str, Any]]:
     return catalog
 
 
+# What the prompt and template editors offer to insert, per ``ui:widget``. Prompts take ``{name}`` placeholders
+# (``engine.prompting``), templates are Jinja2 (``engine.templating``); the validators refuse anything else.
+EDITOR_VARIABLES: dict[str, list[dict[str, str]]] = {
+    "prompt_editor": [
+        {"insert": "{participant_data}", "label": "participant_data", "help": "Everything known about the participant"},
+        {"insert": "{session_state.key}", "label": "session_state.<key>", "help": "A value kept for this session"},
+        {"insert": "{temp_state.key}", "label": "temp_state.<key>", "help": "A value set earlier in this run"},
+        {"insert": "{current_datetime}", "label": "current_datetime", "help": "The date and time of the turn"},
+    ],
+    "jinja_template": [
+        {"insert": "{{ input }}", "label": "input", "help": "This node's input"},
+        {"insert": "{{ node_inputs }}", "label": "node_inputs", "help": "Every input that reached this node"},
+        {"insert": "{{ node_outputs }}", "label": "node_outputs", "help": "Earlier nodes' outputs, by node id"},
+        {"insert": "{{ temp_state.key }}", "label": "temp_state", "help": "Values set earlier in this run"},
+        {"insert": "{{ session_state.key }}", "label": "session_state", "help": "Values kept for this session"},
+        {"insert": "{{ participant_data.key }}", "label": "participant_data", "help": "What is known about them"},
+        {"insert": "{{ participant_details.name }}", "label": "participant_details", "help": "Name, identifier"},
+    ],
+}
+
+
 def node_options() -> dict[str, Any]:
     """The values behind ``ui:optionsSource`` hints: ``llm_providers``, each with its ``models``.
 

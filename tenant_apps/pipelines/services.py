@@ -48,8 +48,8 @@ def default_graph(
     return {
         "nodes": [
             {"id": "start", "type": "start", "label": "Start", "params": {}, "position": {"x": 0, "y": 0}},
-            {"id": "llm", "type": "llm", "label": "LLM", "params": llm_params, "position": {"x": 300, "y": 0}},
-            {"id": "end", "type": "end", "label": "End", "params": {}, "position": {"x": 600, "y": 0}},
+            {"id": "llm", "type": "llm", "label": "LLM", "params": llm_params, "position": {"x": 360, "y": 0}},
+            {"id": "end", "type": "end", "label": "End", "params": {}, "position": {"x": 720, "y": 0}},
         ],
         "edges": [
             {

@@ -6,6 +6,7 @@ against a throwaway database, then the web server and a worker as real processes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -86,7 +87,14 @@ def _wait_http(url: str, process: subprocess.Popen, log: Path, seconds: float = 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    base = tmp_path_factory.mktemp("stack")
+    with run_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_stack(base: Path, *, worker: bool = True) -> Iterator[Stack]:
+    """Fresh database, migrations and demo data, gunicorn (and a worker), the fake LLM; torn down after.
+    Also used by bench/editor_load.py."""
     db_name = f"e2e_chatstudio_{os.getpid()}"
     server = os.environ.get("E2E_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
     port = _free_port()
@@ -154,29 +162,33 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )
         )
         worker_log = base / "worker.log"
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-Q",
-                    "chat,pipelines,maintenance",
-                    "--concurrency",
-                    "2",
-                    "--loglevel",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=worker_log.open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+        processes.extend(
+            []
+            if not worker
+            else [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "-Q",
+                        "chat,pipelines,maintenance",
+                        "--concurrency",
+                        "2",
+                        "--loglevel",
+                        "WARNING",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=worker_log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                )
+            ]
         )
         _wait_http(stack.url("/healthz"), processes[0], web_log)
         yield stack

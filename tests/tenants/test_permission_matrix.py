@@ -121,6 +121,11 @@ def objects(team_a, make_member, settings, tmp_path):
             {"pk": provider.pk, "model_pk": model.pk},
             {"chatbot_id": chat["chatbot"].pk, "number": 1},
             {"session_id": chat["session"].external_id, "message_id": chat["message"].pk},
+            {
+                "chatbot_id": chat["chatbot"].pk,
+                "session_id": chat["session"].external_id,
+                "message_id": chat["message"].pk,
+            },
             {"session_id": chat["session"].external_id, "message_id": chat["message"].pk, "tag_id": chat["tag"].pk},
             {"session_id": chat["session"].external_id, "file_id": chat["file"].pk},
         ],

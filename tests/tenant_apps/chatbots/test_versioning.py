@@ -59,3 +59,26 @@ def test_compare_reports_node_params_nodes_and_edges():
     assert ("removed", "Edge Answer [output] → End") in described
     assert ("added", "Edge Format [output] → End") in described
     assert result.settings_changes == []
+
+
+def test_compare_locates_each_pipeline_change_for_the_visual_diff():
+    graph_b = {
+        "nodes": [
+            GRAPH["nodes"][0],
+            {**GRAPH["nodes"][1], "label": "Reply", "params": {"prompt": "Be brief", "model": "m1"}},
+            GRAPH["nodes"][2],
+        ],
+        "edges": [GRAPH["edges"][0]],
+    }
+
+    located = {(c["kind"], c["node_id"], c["param"], tuple(c["edge"] or ())) for c in _dicts(GRAPH, graph_b)}
+
+    assert located == {
+        ("changed", "llm", "label", ()),
+        ("changed", "llm", "prompt", ()),
+        ("removed", None, None, ("llm", "output", "end")),
+    }
+
+
+def _dicts(graph_a, graph_b):
+    return [change.as_dict() for change in compare(SETTINGS, graph_a, SETTINGS, graph_b).pipeline_changes]

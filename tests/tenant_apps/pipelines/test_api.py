@@ -57,6 +57,9 @@ def test_node_types_lists_every_type_with_schema_and_ui_hints(as_role):
     assert catalog["end"]["outputs"] == {"kind": "static", "handles": []}
     assert catalog["llm_router"]["outputs"] == {"kind": "keywords", "param": "keywords", "handle_prefix": "output_"}
     assert catalog["llm_router"]["defaults"]["history_type"] == "none"
+    variables = response.json()["variables"]
+    assert "{participant_data}" in [v["insert"] for v in variables["prompt_editor"]]
+    assert "{{ input }}" in [v["insert"] for v in variables["jinja_template"]]
 
 
 def test_pipeline_get_returns_graph_revision_and_errors(as_role, team_a):
