@@ -19,6 +19,7 @@ from shared_apps.billing.metering import usage_counters
 from shared_apps.billing.models import BillingAccount, ChatbotSpendCap
 from shared_apps.billing.services import BILLING_PATH, chatbot_choices
 from shared_apps.billing.snapshot import team_billing
+from shared_apps.core.mail import render_subject, render_text
 from tenants.enums import Role, TeamStatus
 from tenants.models import Membership, Team
 from tenants.urls import team_url
@@ -82,9 +83,9 @@ def _send(alert: SpendAlert) -> None:
         "billing_url": team_url(alert.team, BILLING_PATH),
         "site_name": settings.SITE_NAME,
     }
-    subject = " ".join(render_to_string("billing/email/spend_alert_subject.txt", context).split())
+    subject = render_subject("billing/email/spend_alert_subject.txt", context)  # plain text, not HTML-escaped
     message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string("billing/email/spend_alert_message.txt", context), to=owners
+        subject=subject, body=render_text("billing/email/spend_alert_message.txt", context), to=owners
     )
     message.attach_alternative(render_to_string("billing/email/spend_alert_message.html", context), "text/html")
     transaction.on_commit(message.send)

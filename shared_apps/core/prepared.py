@@ -23,6 +23,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
@@ -121,7 +122,9 @@ def _placeholder(kind: type) -> Any:
         return f"\x00{uuid.uuid4().hex}"
     if kind is uuid.UUID:
         return uuid.uuid4()
-    raise TypeError(f"PreparedQuery arguments are int, str or uuid.UUID, not {kind!r}")
+    if kind is datetime:  # an aware instant early in 1901 no query compares against
+        return datetime(1901, 1, 1, tzinfo=UTC) + timedelta(microseconds=secrets.randbelow(10**12))
+    raise TypeError(f"PreparedQuery arguments are int, str, uuid.UUID or datetime, not {kind!r}")
 
 
 def _same(placeholder: Any, value: Any) -> bool:

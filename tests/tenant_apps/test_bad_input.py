@@ -112,7 +112,7 @@ def field_names() -> list[str]:
         names.update(getattr(serializer, "_declared_fields", {}))
     reads = re.compile(r"""(?:POST|GET|data|query_params|FILES)(?:\.get|\.getlist)?[\[(]\s*["'](\w+)["']""")
     for name, module in list(sys.modules.items()):
-        if name.startswith(OUR_CODE) and name.rsplit(".", 1)[-1] in ("views", "api", "forms"):
+        if name.startswith(OUR_CODE) and {"views", "api", "forms"} & set(name.split(".")[1:]):
             try:
                 names.update(reads.findall(inspect.getsource(module)))
             except (OSError, TypeError):

@@ -87,6 +87,8 @@ def _test_session(chatbot_id: int, session_id: uuid.UUID) -> ChatSession:
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type != "application/json":  # a form's body may already be consumed by its parser
+        raise BadRequestError(code="request.invalid", message="Send a JSON object (Content-Type: application/json).")
     try:
         body = json.loads(request.body or b"{}")
     except ValueError as exc:

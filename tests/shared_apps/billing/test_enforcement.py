@@ -16,7 +16,7 @@ from shared_apps.billing.models import DEFAULT_LIMIT_MESSAGE, BillingAccount, Ch
 from shared_apps.billing.snapshot import ModelChoice, billing_changed
 from shared_apps.core.prepared import write_together
 from tenants.enums import Role
-from tenants.services import invitation_create
+from tenants.services.invitations import invitation_create
 
 
 def _answer_turns(team, chatbot_id, costs):
@@ -250,7 +250,7 @@ def test_a_read_only_team_cannot_add_anything(team_a, billing_on):
 
 
 def test_a_team_with_a_running_subscription_cannot_be_deleted(team_a, owner_a, billing_on):
-    from tenants.services import team_delete_request
+    from tenants.services.teams import team_delete_request
 
     subscription = Subscription.objects.create(
         team=team_a,

@@ -24,7 +24,7 @@ def test_export_neutralises_formulas_in_every_column(chatbot, owner, fake_llm):
         message_id=ingress.message_receive(session=session, inbound=ingress.Inbound(text=CONTENT)).message.pk
     )
     services.message_tag_add(message=reply, name=TAG, user=owner)
-    export = exports.export_create(filters=SessionFilters(), user=owner)
+    export = services.export_create(filters=SessionFilters(), user=owner)
 
     exports.export_run(export_id=export.pk)
 

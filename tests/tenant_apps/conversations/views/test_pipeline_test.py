@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from tenant_apps.chatbots.services import chatbot_update, version_create
-from tenant_apps.conversations import delivery, services
+from tenant_apps.conversations import delivery, services, turns
 from tenant_apps.conversations.models import ChatSession
 from tenants.enums import Role
 
@@ -22,9 +22,9 @@ def worker_at_once(monkeypatch):
     transaction) by hand, so a waiting send wakes."""
 
     def answer(message):
-        delivery.deliver(reply=services.turn_process(message_id=message.pk))
+        delivery.deliver(reply=turns.turn_process(message_id=message.pk))
 
-    monkeypatch.setattr(services, "_enqueue_turn", answer)
+    monkeypatch.setattr(services, "turn_enqueue", answer)
 
 
 def send(client, chatbot, body, **extra):
@@ -93,7 +93,7 @@ def test_slow_turn_answers_pending_then_the_reply_url_gives_the_reply(owner_clie
     still = owner_client.get(sent["reply_url"] + "?wait=0").json()
     assert still["status"] == "pending"
 
-    services.turn_process(message_id=sent["message_id"])  # the worker's job
+    turns.turn_process(message_id=sent["message_id"])  # the worker's job
     done = owner_client.get(sent["reply_url"]).json()
 
     assert done["status"] == "complete"
