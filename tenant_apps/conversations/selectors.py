@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Left
 from django.utils import timezone
 
 from shared_apps.core.exceptions import NotFoundError
@@ -25,6 +26,7 @@ class SessionFilters:
     date_to: date | None = None
     participant: str = ""
     tag: str = ""
+    text: str = ""  # words in any visible message of the session
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +37,7 @@ class SessionFilters:
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "participant": self.participant,
             "tag": self.tag,
+            "text": self.text,
         }
 
     @classmethod
@@ -47,6 +50,7 @@ class SessionFilters:
             date_to=date.fromisoformat(data["date_to"]) if data.get("date_to") else None,
             participant=data.get("participant") or "",
             tag=data.get("tag") or "",
+            text=data.get("text") or "",
         )
 
 
@@ -54,9 +58,16 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+PREVIEW_CHARS = 120
+
+
 def session_list(*, filters: SessionFilters) -> QuerySet[ChatSession]:
+    """Sessions matching the filters, newest first, each with its visible message count and a preview of its
+    last visible message (``last_message``, at most PREVIEW_CHARS characters)."""
+    last_visible = ChatMessage.objects.filter(session=OuterRef("pk"), hidden=False).order_by("-created_at", "-id")
     qs = ChatSession.objects.select_related("chatbot", "version", "participant").annotate(
-        message_count=Count("messages", filter=Q(messages__hidden=False))
+        message_count=Count("messages", filter=Q(messages__hidden=False)),
+        last_message=Subquery(last_visible.annotate(preview=Left("content", PREVIEW_CHARS)).values("preview")[:1]),
     )
     if filters.chatbot_id:
         qs = qs.filter(chatbot_id=filters.chatbot_id)
@@ -77,6 +88,9 @@ def session_list(*, filters: SessionFilters) -> QuerySet[ChatSession]:
         )
     if filters.tag:
         qs = qs.filter(messages__tags__name=filters.tag).distinct()
+    if filters.text:
+        matching = ChatMessage.objects.filter(session=OuterRef("pk"), hidden=False, content__icontains=filters.text)
+        qs = qs.filter(Exists(matching))
     return qs.order_by("-created_at", "-id")
 
 

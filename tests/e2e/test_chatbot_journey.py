@@ -85,3 +85,19 @@ def test_create_chat_trace_and_publish(page, stack, browser):
     page.get_by_role("link", name="Sessions", exact=True).click()
     expect(page.get_by_test_id("session-table")).to_contain_text("Public link")
     expect(page.get_by_test_id("session-table")).to_contain_text("Trip planner")
+    expect(page.get_by_test_id("last-message").first).to_have_text("Hello, visitor!")
+
+    page.get_by_test_id("session-search").fill("week after")  # words from the in-app session only
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_test_id("session-table").locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_test_id("session-table")).not_to_contain_text("Public link")
+
+    page.get_by_test_id("session-table").get_by_role("link").first.click()
+    controls = page.get_by_test_id("review-controls").first
+    expect(controls).to_have_css("opacity", "0")  # not on every message at once
+    page.get_by_test_id("transcript").locator(".card").first.hover()
+    expect(controls).to_have_css("opacity", "1")
+    page.mouse.move(0, 0)
+    expect(controls).to_have_css("opacity", "0")
+    page.get_by_label("Add tag").first.focus()  # keyboard users reach them too
+    expect(controls).to_have_css("opacity", "1")

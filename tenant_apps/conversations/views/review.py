@@ -41,6 +41,7 @@ def _filters(request: HttpRequest) -> selectors.SessionFilters:
         date_to=day("to"),
         participant=request.GET.get("participant", "").strip()[:100],
         tag=request.GET.get("tag", "").strip()[:60],
+        text=request.GET.get("q", "").strip()[:200],
     )
 
 

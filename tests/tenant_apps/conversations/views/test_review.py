@@ -37,6 +37,27 @@ def test_session_list_filters(owner_client, chatbot, owner):
     assert listed(**{"from": "2000-01-01", "to": "2000-01-02"}) == set()
 
 
+def test_session_list_searches_message_text_and_previews_the_last_message(owner_client, chatbot, owner):
+    participant = services.participant_for_member(user=owner)
+    trip = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
+    say(trip, "Which train goes to Lisbon?")
+    say(trip, "And back on Sunday " + "x" * 300)
+    other = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
+    say(other, "Nothing about travel")
+
+    def listed(**query):
+        content = owner_client.get("/sessions/", query).content.decode()
+        return content, {s.external_id for s in (trip, other) if str(s.external_id) in content}
+
+    everything, both = listed()
+    assert both == {trip.external_id, other.external_id}
+    assert "And back on Sunday" in everything  # the last message, not the first
+    assert "Which train" not in everything
+    assert "x" * 121 not in everything  # cut to a preview
+    assert listed(q="lisbon")[1] == {trip.external_id}  # any message, case-insensitive
+    assert listed(q="nowhere at all")[1] == set()
+
+
 def test_transcript_tag_comment_and_end(owner_client, chatbot, owner, fake_llm):
     participant = services.participant_for_member(user=owner)
     session = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
