@@ -6,6 +6,10 @@ stores the reply, the trace, the message's turn status and the session's activit
 changed them. The reply is one-to-one with the message, so a redelivered task can never add a second reply. After
 the write the reply is handed to its channel (``delivery.deliver``). ADR 0003; the hot path's cost: ADR 0040.
 
+In the gevent chat worker the turn holds a pooled database connection only for its statements: the pipeline's
+ports hand it back before every model, HTTP or sandbox call (``pipelines.adapters``), and the turn hands it back
+after its store (ADR 0090).
+
 Nothing here enqueues a task (the task imports this module; ``ingress`` and ``services`` enqueue).
 """
 
@@ -22,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from shared_apps.core.db import connection_release
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
 from tenant_apps.conversations import delivery, turn_sql
@@ -94,6 +99,7 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
         # Another delivery of this task answered first; its reply is the one.
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
     transaction.on_commit(lambda: delivery.deliver(reply=reply))  # runs now: we are outside a transaction
+    connection_release()  # the turn's statements are done (ADR 0090)
     return reply
 
 
