@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from shared_apps.core.db import connection_release
+from shared_apps.core.db import connection, connection_release
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
 from tenant_apps.conversations import delivery, turn_sql
@@ -34,6 +34,7 @@ from tenant_apps.conversations.enums import MessageRole, SessionStatus, TraceSta
 from tenant_apps.conversations.history import DbHistoryStore
 from tenant_apps.conversations.models import ChatMessage, ChatSession, ParticipantData, Trace
 from tenant_apps.conversations.tags import tags_add
+from tenant_apps.conversations.turn_stream import TurnPublisher
 from tenant_apps.pipelines import services as pipeline_services
 from tenant_apps.pipelines.adapters import run_context
 from tenant_apps.pipelines.engine.context import Attachment, ParticipantInfo, RunContext
@@ -61,6 +62,8 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
     now = timezone.now()
     if not turn_sql.turn_claim(message_id, now=now, stale_before=now - STALE_CLAIM):
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
+    publisher = TurnPublisher(schema=connection.schema_name, message_id=message_id)
+    publisher.start()
 
     message = turn_sql.turn_message(message_id)
     if message is None:
@@ -78,11 +81,15 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
             identifier=session.participant.identifier, name=session.participant.name, platform=session.platform
         ),
         history=history,
+        reply_stream=publisher,
+        on_wait=publisher.waiting,
     )
     started = time.perf_counter()
     result = _run_pipeline(config=config, context=context)
     if not final_attempt and _worth_retrying(result):
         turn_sql.turn_release(message_id)
+        publisher.reset()
+        publisher.status("waiting", "The model provider is having trouble; trying again shortly.")
         assert result.error is not None
         raise RetryableProviderError(code="turn.retry_later", message=result.error.message)
     try:
@@ -94,11 +101,12 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
             history=history,
             data_id=data_id,
             duration_ms=(time.perf_counter() - started) * 1000,
+            cancelled=publisher.cancelled,
         )
     except IntegrityError:
         # Another delivery of this task answered first; its reply is the one.
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
-    transaction.on_commit(lambda: delivery.deliver(reply=reply))  # runs now: we are outside a transaction
+    transaction.on_commit(lambda: _announce(reply, publisher))  # runs now: we are outside a transaction
     connection_release()  # the turn's statements are done (ADR 0090)
     return reply
 
@@ -126,6 +134,12 @@ def turns_requeue_stuck(*, enqueue: Callable[[int], object], limit: int = 500) -
     return len(ids)
 
 
+def _announce(reply: ChatMessage, publisher: TurnPublisher) -> None:
+    """The committed reply: ``done`` (with the stored text) to streaming clients, then the reply to its channel."""
+    publisher.done(reply_id=reply.pk, ok=not reply.metadata.get("error"), text=reply.content)
+    delivery.deliver(reply=reply)
+
+
 def _worth_retrying(result: RunResult) -> bool:
     if result.ok or result.error is None or result.error.code not in RETRYABLE_CODES:
         return False
@@ -149,6 +163,7 @@ def _turn_store(
     history: DbHistoryStore,
     data_id: int | None,
     duration_ms: float,
+    cancelled: bool = False,
 ) -> ChatMessage:
     """Reply, trace, the message's turn status and the session's activity: one statement (all or nothing). State,
     history and tags, when the turn changed any, are written with it in one transaction."""
@@ -158,7 +173,7 @@ def _turn_store(
         role=MessageRole.ASSISTANT,
         content=result.output if ok else APOLOGY,
         reply_to=message,
-        metadata={"error": True} if not ok else {},
+        metadata={"error": True} if not ok else {"cancelled": True} if cancelled else {},
     )
     usage = result.total_usage
     trace = Trace(

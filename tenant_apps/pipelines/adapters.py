@@ -12,7 +12,8 @@ its statements, never across a model call (ADR 0090). Without a pool that is a n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from shared_apps.core.db import connection_release
@@ -49,11 +50,12 @@ class ConnectionFreeModel:
         return self.inner.stream(messages=messages, tools=tools, params=params)
 
 
-def provider_models(provider_id: int, model: str) -> ChatModel:
-    """The team's provider through the LLM layer (raises ``provider.not_found``)."""
+def provider_models(provider_id: int, model: str, *, on_wait: Callable[[str, float], None] | None = None) -> ChatModel:
+    """The team's provider through the LLM layer (raises ``provider.not_found``); ``on_wait(code, seconds)`` is told
+    before each retry wait (the turn shows "waiting")."""
     from tenant_apps.providers.llm.factory import chat_model_for  # the SDKs load only when a model is needed
 
-    return ConnectionFreeModel(chat_model_for(provider_id=provider_id, model=model))
+    return ConnectionFreeModel(chat_model_for(provider_id=provider_id, model=model, on_wait=on_wait))
 
 
 def http_without_connection(*args: Any, **kwargs: Any) -> SafeResponse:
@@ -71,10 +73,11 @@ def email_on_commit(request: EmailRequest) -> None:
     services.pipeline_email_enqueue(recipients=request.recipients, subject=request.subject, body=request.body)
 
 
-def run_context(**fields: Any) -> RunContext:
-    """A ``RunContext`` wired to the team: its models and email, plus ``fields`` (input, state, history ...)."""
+def run_context(*, on_wait: Callable[[str, float], None] | None = None, **fields: Any) -> RunContext:
+    """A ``RunContext`` wired to the team: its models and email, plus ``fields`` (input, state, history ...).
+    ``on_wait`` hears about provider retry waits (see ``provider_models``)."""
     ports: dict[str, Any] = {
-        "models": provider_models,
+        "models": provider_models if on_wait is None else partial(provider_models, on_wait=on_wait),
         "send_email": email_on_commit,
         "http_request": http_without_connection,
         "code_runner": code_runner_without_connection,
