@@ -29,7 +29,7 @@ from django.utils import timezone
 from shared_apps.core.db import connection, connection_release
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
-from tenant_apps.conversations import delivery, turn_sql
+from tenant_apps.conversations import delivery, turn_slots, turn_sql
 from tenant_apps.conversations.enums import MessageRole, SessionStatus, TraceStatus, TurnStatus
 from tenant_apps.conversations.history import DbHistoryStore
 from tenant_apps.conversations.models import ChatMessage, ChatSession, ParticipantData, Trace
@@ -109,6 +109,13 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
     transaction.on_commit(lambda: _announce(reply, publisher))  # runs now: we are outside a transaction
     connection_release()  # the turn's statements are done (ADR 0090)
     return reply
+
+
+def turn_process_in_slot(*, message_id: int, final_attempt: bool = True) -> ChatMessage | None:
+    """``turn_process`` inside one of the team's in-flight slots (fair share between teams, ADR 0090 §8). Raises
+    ``turn_slots.TeamAtCapacityError`` when the team is at its cap: the task runs the turn again a little later."""
+    with turn_slots.team_slot(message_id):
+        return turn_process(message_id=message_id, final_attempt=final_attempt)
 
 
 def turns_requeue_stuck(*, enqueue: Callable[[int], object], limit: int = 500) -> int:
