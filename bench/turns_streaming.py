@@ -229,6 +229,8 @@ class Level:
     connections: int = 0
     busy_connections: int = 0
     rss: float = 0.0
+    queue: list[float] = field(default_factory=list)  # server side: message stored -> claimed by the worker
+    work: list[float] = field(default_factory=list)  # claimed -> reply stored
 
     @property
     def turns(self) -> int:
@@ -301,11 +303,20 @@ async def run_level(level: Level, args: argparse.Namespace, stack: dict[str, Any
                 level.total.append(turn.done - started - level.model_total)
 
     with Sampler(roots) as sampler:
-        before, start = snapshot(roots), time.perf_counter()
+        before, start, wall_start = snapshot(roots), time.perf_counter(), time.time()
         await asyncio.gather(*(loop(i, chat) for i, chat in enumerate(chats)))
         level.wall = min(time.perf_counter(), stop_at) - start
         after = snapshot(roots)
     level.cpu = {name: after[name] - before[name] for name in after}
+    table = f'"{stack["schema"]}".conversations_chatmessage'
+    for queued, worked in psql(
+        f"SELECT EXTRACT(EPOCH FROM m.turn_started_at - m.created_at), EXTRACT(EPOCH FROM r.created_at - "
+        f"m.turn_started_at) FROM {table} m JOIN {table} r ON r.reply_to_id = m.id WHERE m.role = 'user' AND "
+        f"m.created_at BETWEEN to_timestamp({wall_start}) AND to_timestamp({wall_start + args.duration})",
+        DB,
+    ):
+        level.queue.append(float(queued))
+        level.work.append(float(worked))
     level.connections, level.busy_connections, level.rss = sampler.connections, sampler.busy, sampler.rss
     level.wall = args.duration
     await asyncio.gather(*(chat.http.aclose() for chat in chats))
@@ -346,6 +357,7 @@ async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
         await asyncio.wait_for(ready.wait(), 10)
         roots = {"web": web, "chat": chat, "fake": fake}
         context = {"listener": listener, "port": port, "host": host, "public_id": str(public_id), "roots": roots}
+        context["schema"] = schema
         set_profile(f"http://127.0.0.1:{llm_port}", None)
         warm = Level(2, 0.0, 0.0)
         await run_level(warm, argparse.Namespace(**{**vars(args), "duration": 3.0}), context)
@@ -389,7 +401,9 @@ def pct(values: list[float], percent: int) -> float:
 def summary(level: Level, zero: bool) -> str:
     return (
         f"{'zero-latency' if zero else 'realistic'} @{level.conversations}: {level.turns / level.wall:.1f} turns/s, "
-        f"ttft+ p50 {pct(level.ttft, 50):.0f} ms, full+ p50 {pct(level.total, 50):.0f} ms, errors {level.errors}"
+        f"ttft+ p50 {pct(level.ttft, 50):.0f} ms, full+ p50 {pct(level.total, 50):.0f} ms, errors {level.errors}; "
+        f"server: queue p50 {pct(level.queue, 50):.0f} / p95 {pct(level.queue, 95):.0f} ms, claimed->stored p50 "
+        f"{pct(level.work, 50):.0f} ms"
     )
 
 
