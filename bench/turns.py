@@ -117,9 +117,10 @@ class Stack:
         if result.returncode:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
 
-    def start(self, name: str, *args: str) -> int:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> int:
         log = (ROOT / "var" / f"bench-turns-{name}.log").open("wb")
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        env = {**self.env, **(env or {})}
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         self.procs[name] = proc
         return proc.pid
 

@@ -331,7 +331,13 @@ def set_profile(url: str, profile: dict[str, float] | None) -> None:
 async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
     port, llm_port = free_port(), free_port()
     reset(DB, ENV["REDIS_URL"], create=True)
-    stack = Stack({**ENV, "SITE_PORT": str(port), "LOCAL_LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1"})
+    stack = Stack(
+        {
+            **ENV,
+            "SITE_PORT": str(port),
+            "LOCAL_LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1",
+        }
+    )
     levels: list[Level] = []
     try:
         fake = stack.start(
@@ -346,7 +352,7 @@ async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
         )
         chat = stack.start(
             "chat", *CELERY, "config", *CELERY_ARGS, "-n", "chat@%h", "-Q", "chat", "-P", "gevent",
-            "--concurrency", str(args.chat_concurrency),
+            "--concurrency", str(args.chat_concurrency), env={"DB_POOL_MAX_SIZE": str(args.db_pool)},
         )  # fmt: skip
         stack.start("worker", *CELERY, "config", *CELERY_ARGS, "-Q", "pipelines,maintenance", "--concurrency", "1")
         host = f"demo.localhost:{port}"
@@ -419,9 +425,9 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
         f"Commit {revision()}, Python {platform.python_version()}; PostgreSQL (fsync {fsync}, synchronous_commit "
         f"{sync}), Redis, the fake LLM and the load generator on the same machine (load average {load:.1f} at the "
         f"end). Web: gunicorn gthread 1 × 32 threads (the send answers at once). Chat worker: Celery gevent pool, "
-        f"concurrency {args.chat_concurrency}, database pool `DB_POOL_MAX_SIZE` 10. Model profile: first token after "
-        f"{args.first_token} s, {args.tokens} tokens over {args.seconds} s, streamed (zero-latency rows: the echo "
-        f"at once). Clients read the turn's Redis channel (the ASGI stream server was not merged yet); "
+        f"concurrency {args.chat_concurrency}, database pool `DB_POOL_MAX_SIZE` {args.db_pool}. Model profile: first "
+        f"token after {args.first_token} s, {args.tokens} tokens over {args.seconds} s, streamed (zero-latency rows: "
+        f"the echo at once). Clients read the turn's Redis channel (the ASGI stream server was not merged yet); "
         f"{args.duration:.0f} s per level after one warm-up turn per conversation; a new session every "
         f"{args.turns_per_session} turns. Overheads = client time - the model's own time (first token / whole "
         "answer). CPU = utime + stime from /proc per turn.",
@@ -476,6 +482,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--turns-per-session", type=int, default=10)
     parser.add_argument("--chat-concurrency", type=int, default=1000)
+    parser.add_argument("--db-pool", type=int, default=10, help="the chat worker's DB_POOL_MAX_SIZE")
     parser.add_argument("--first-token", type=float, default=0.5)
     parser.add_argument("--tokens", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=1.0)
