@@ -26,7 +26,7 @@ from tenant_apps.pipelines.engine.context import ReplyCancelled
 
 logger = logging.getLogger(__name__)
 
-COALESCE_SECONDS = 0.06  # tokens that arrive within this of the last flush wait for the next one (50-100 ms)
+COALESCE_SECONDS = 0.08  # tokens that arrive within this of the last flush wait for the next one (50-100 ms)
 TTL = streams.STREAM_TTL_SECONDS
 
 
