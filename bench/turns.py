@@ -547,10 +547,11 @@ def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal:
         "",
         f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, product "
         f"chat worker {chat_worker(args)}, minimal: Celery prefork concurrency {args.worker_concurrency}; "
-        f"PostgreSQL 15, Redis and the load generator on the same machine; fake LLM (echo) in its own process. {args.duration:.0f} s per level after {args.warmup} warm-up "
-        f"turns. Product: public link as the page does it (the send waits for the reply; a pending bubble, if any, "
-        f"long-polls), a new session (page + greeting turn) every "
-        f"{args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled every 2 ms). Latencies in "
+        f"PostgreSQL 15, Redis and the load generator on the same machine; fake LLM (echo) in its own process. "
+        f"{args.duration:.0f} s per level after {args.warmup} warm-up turns. Product: public link as the page "
+        "does it (the send waits for the reply; a pending bubble, if any, long-polls), a new session (page + "
+        f"greeting turn) every {args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled "
+        "every 2 ms). Latencies in "
         "ms; CPU = utime + stime from /proc (load generator and fake LLM not counted); queries counted in-process.",
         "",
         "| stack | turns/s | client p50 / p95 | server p50 / p95 | CPU ms/turn (web / worker / postgres / redis) "
