@@ -132,6 +132,20 @@ def snapshot(roots: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def sched(roots: dict[str, int]) -> dict[str, tuple[float, float]]:
+    """Per process tree: (seconds on a CPU, seconds runnable but waiting for one) so far, from /proc/*/schedstat.
+    The second says how much the machine's other work (other engineers' test runs) held a process back."""
+    table, out = proc_table(), {}
+    for name, root in roots.items():
+        on = wait = 0
+        for pid in tree(table, root):
+            with contextlib.suppress(OSError, ValueError):
+                fields = Path(f"/proc/{pid}/schedstat").read_text().split()
+                on, wait = on + int(fields[0]), wait + int(fields[1])
+        out[name] = (on / 1e9, wait / 1e9)
+    return out
+
+
 def rss_mb(roots: dict[str, int]) -> float:
     table = proc_table()
     return sum(table[pid][3] for name in ("web", "chat") for pid in tree(table, roots[name])) / 1024
@@ -229,6 +243,7 @@ class Level:
     connections: int = 0
     busy_connections: int = 0
     rss: float = 0.0
+    waited: dict[str, float] = field(default_factory=dict)  # share of the level each process spent runnable, waiting
     queue: list[float] = field(default_factory=list)  # server side: message stored -> claimed by the worker
     work: list[float] = field(default_factory=list)  # claimed -> reply stored
 
@@ -303,11 +318,12 @@ async def run_level(level: Level, args: argparse.Namespace, stack: dict[str, Any
                 level.total.append(turn.done - started - level.model_total)
 
     with Sampler(roots) as sampler:
-        before, start, wall_start = snapshot(roots), time.perf_counter(), time.time()
+        before, start, wall_start, sched_before = snapshot(roots), time.perf_counter(), time.time(), sched(roots)
         await asyncio.gather(*(loop(i, chat) for i, chat in enumerate(chats)))
         level.wall = min(time.perf_counter(), stop_at) - start
-        after = snapshot(roots)
+        after, sched_after = snapshot(roots), sched(roots)
     level.cpu = {name: after[name] - before[name] for name in after}
+    level.waited = {name: (sched_after[name][1] - sched_before[name][1]) / args.duration for name in ("web", "chat")}
     table = f'"{stack["schema"]}".conversations_chatmessage'
     for queued, worked in psql(
         f"SELECT EXTRACT(EPOCH FROM m.turn_started_at - m.created_at), EXTRACT(EPOCH FROM r.created_at - "
@@ -409,7 +425,8 @@ def summary(level: Level, zero: bool) -> str:
         f"{'zero-latency' if zero else 'realistic'} @{level.conversations}: {level.turns / level.wall:.1f} turns/s, "
         f"ttft+ p50 {pct(level.ttft, 50):.0f} ms, full+ p50 {pct(level.total, 50):.0f} ms, errors {level.errors}; "
         f"server: queue p50 {pct(level.queue, 50):.0f} / p95 {pct(level.queue, 95):.0f} ms, claimed->stored p50 "
-        f"{pct(level.work, 50):.0f} ms"
+        f"{pct(level.work, 50):.0f} ms; run-queue wait: chat worker {level.waited.get('chat', 0):.0%}, web "
+        f"{level.waited.get('web', 0):.0%}"
     )
 
 
@@ -434,8 +451,8 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
         "",
         "| model | conversations | turns/s | first-token overhead p50 / p95 ms | full-turn overhead p50 / p95 ms "
         "| CPU ms/turn: total (web / chat worker / postgres / redis) | PG connections peak (busy) | RSS web+worker MB "
-        "| errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| chat worker waiting for a CPU | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for spec, level in zip(args.levels, levels, strict=True):
         parts = " / ".join(f"{level.per_turn(c):.1f}" for c in COMPONENTS)
@@ -444,9 +461,14 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
             f"| {'zero' if spec.startswith('0:') else 'realistic'} | {level.conversations} | "
             f"{level.turns / level.wall:.1f} | {pct(level.ttft, 50):.0f} / {pct(level.ttft, 95):.0f} | "
             f"{pct(level.total, 50):.0f} / {pct(level.total, 95):.0f} | **{total:.1f}** ({parts}) | "
-            f"{level.connections} ({level.busy_connections}) | {level.rss:.0f} | {level.errors} |"
+            f"{level.connections} ({level.busy_connections}) | {level.rss:.0f} | {level.waited.get('chat', 0):.0%} | "
+            f"{level.errors} |"
         )
     lines.append("")
+    lines.append(
+        '- "Waiting for a CPU": the share of the level\'s wall time the chat worker was runnable but not running '
+        "(/proc/<pid>/schedstat); it shows how much the rest of the machine held it back."
+    )
     lines.append(f"- Idle RSS web + chat worker: {idle_rss:.0f} MB.")
     lines.append(
         "- Outside the turn's CPU (ms per turn, same machine): fake LLM "
