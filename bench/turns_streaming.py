@@ -29,6 +29,7 @@ import contextlib
 import os
 import platform
 import re
+import shlex
 import statistics
 import sys
 import threading
@@ -366,10 +367,18 @@ async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
         web = stack.start(
             "web", *GUNICORN, "--worker-connections", "4000", "config.wsgi", "--bind", f"127.0.0.1:{port}"
         )
-        chat = stack.start(
-            "chat", *CELERY, "config", *CELERY_ARGS, "-n", "chat@%h", "-Q", "chat", "-P", "gevent",
-            "--concurrency", str(args.chat_concurrency), env={"DB_POOL_MAX_SIZE": str(args.db_pool)},
-        )  # fmt: skip
+        per_worker = max(1, args.chat_concurrency // args.chat_workers)
+        commands = [
+            [*CELERY, "config", *CELERY_ARGS, "-n", f"chat{n}@%h", "-Q", "chat", "-P", "gevent", "--concurrency",
+             str(per_worker)]
+            for n in range(args.chat_workers)
+        ]  # fmt: skip
+        chat_env = {"DB_POOL_MAX_SIZE": str(args.db_pool)}
+        if args.chat_workers == 1:
+            chat = stack.start("chat", *commands[0], env=chat_env)
+        else:  # one parent, so the workers count as one process tree
+            script = " & ".join(shlex.join(command) for command in commands) + " & wait"
+            chat = stack.start("chat", "bash", "-c", script, env=chat_env)
         stack.start("worker", *CELERY, "config", *CELERY_ARGS, "-Q", "pipelines,maintenance", "--concurrency", "1")
         host = f"demo.localhost:{port}"
         stack.wait_http(f"http://127.0.0.1:{port}/healthz", host)
@@ -437,12 +446,13 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
     sync = psql("SHOW synchronous_commit")[0][0]
     load = os.getloadavg()[0]
     lines = [
-        f"## Streaming turns — {date.today()} — {machine}",
+        f"## Streaming turns ({args.label}) — {date.today()} — {machine}",
         "",
         f"Commit {revision()}, Python {platform.python_version()}; PostgreSQL (fsync {fsync}, synchronous_commit "
         f"{sync}), Redis, the fake LLM and the load generator on the same machine (load average {load:.1f} at the "
         f"end). Web: gunicorn gthread 1 × 32 threads (the send answers at once). Chat worker: Celery gevent pool, "
-        f"concurrency {args.chat_concurrency}, database pool `DB_POOL_MAX_SIZE` {args.db_pool}. Model profile: first "
+        f"{args.chat_workers} process(es), concurrency {args.chat_concurrency} in all, database pool "
+        f"`DB_POOL_MAX_SIZE` {args.db_pool} each. Model profile: first "
         f"token after {args.first_token} s, {args.tokens} tokens over {args.seconds} s, streamed (zero-latency rows: "
         f"the echo at once). Clients read the turn's Redis channel (the ASGI stream server was not merged yet); "
         f"{args.duration:.0f} s per level after one warm-up turn per conversation; a new session every "
@@ -488,9 +498,10 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
     return "\n".join(lines)
 
 
-def write_results(section: str) -> None:
+def write_results(section: str, label: str) -> None:
     path = ROOT / "bench" / "RESULTS.md"
-    text, pattern = path.read_text(), re.compile(r"^## Streaming turns\b.*?(?=^## |\Z)", re.S | re.M)
+    heading = re.escape(f"## Streaming turns ({label})")
+    text, pattern = path.read_text(), re.compile(rf"^{heading}.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n\n", text, count=1).rstrip("\n") + "\n"
     else:
@@ -504,12 +515,14 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--turns-per-session", type=int, default=10)
     parser.add_argument("--chat-concurrency", type=int, default=1000)
-    parser.add_argument("--db-pool", type=int, default=10, help="the chat worker's DB_POOL_MAX_SIZE")
+    parser.add_argument("--db-pool", type=int, default=10, help="each chat worker's DB_POOL_MAX_SIZE")
+    parser.add_argument("--chat-workers", type=int, default=1, help="gevent chat worker processes (concurrency split)")
     parser.add_argument("--first-token", type=float, default=0.5)
     parser.add_argument("--tokens", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--tick", type=float, default=0.0, help="fake LLM: group tokens due within this (seconds)")
-    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--write", action="store_true", help="replace this label's section in bench/RESULTS.md")
+    parser.add_argument("--label", default="1 chat worker", help="names the section in bench/RESULTS.md")
     args = parser.parse_args()
     args.levels = args.levels.split(",")
     (ROOT / "var").mkdir(exist_ok=True)
@@ -517,7 +530,7 @@ def main() -> None:
     section = report(args, levels, idle_rss)
     print(section)
     if args.write:
-        write_results(section)
+        write_results(section, args.label)
 
 
 if __name__ == "__main__":
