@@ -238,6 +238,7 @@ class Level:
     model_total: float
     wall: float = 0.0
     errors: int = 0
+    failed: dict[str, int] = field(default_factory=dict)  # why: exception name, "not ok", "no token"
     ttft: list[float] = field(default_factory=list)
     total: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
@@ -307,12 +308,15 @@ async def run_level(level: Level, args: argparse.Namespace, stack: dict[str, Any
         while time.perf_counter() < stop_at:
             try:
                 started, turn = await chat.turn(listener, f"hello {index} {n}")
-            except Exception:  # counted; the run goes on
+            except Exception as exc:  # counted; the run goes on
                 level.errors += 1
+                level.failed[type(exc).__name__] = level.failed.get(type(exc).__name__, 0) + 1
                 continue
             n += 1
-            if not turn.ok or turn.done is None or turn.first_token is None:
+            why = "not ok" if not turn.ok or turn.done is None else "no token" if turn.first_token is None else ""
+            if why:
                 level.errors += 1
+                level.failed[why] = level.failed.get(why, 0) + 1
                 continue
             if turn.done <= stop_at:
                 level.ttft.append(turn.first_token - started - level.model_first)
@@ -432,7 +436,8 @@ def pct(values: list[float], percent: int) -> float:
 def summary(level: Level, zero: bool) -> str:
     return (
         f"{'zero-latency' if zero else 'realistic'} @{level.conversations}: {level.turns / level.wall:.1f} turns/s, "
-        f"ttft+ p50 {pct(level.ttft, 50):.0f} ms, full+ p50 {pct(level.total, 50):.0f} ms, errors {level.errors}; "
+        f"ttft+ p50 {pct(level.ttft, 50):.0f} ms, full+ p50 {pct(level.total, 50):.0f} ms, errors {level.errors} "
+        f"{level.failed or ''}; "
         f"server: queue p50 {pct(level.queue, 50):.0f} / p95 {pct(level.queue, 95):.0f} ms, claimed->stored p50 "
         f"{pct(level.work, 50):.0f} ms; run-queue wait: chat worker {level.waited.get('chat', 0):.0%}, web "
         f"{level.waited.get('web', 0):.0%}"
@@ -472,7 +477,7 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
             f"{level.turns / level.wall:.1f} | {pct(level.ttft, 50):.0f} / {pct(level.ttft, 95):.0f} | "
             f"{pct(level.total, 50):.0f} / {pct(level.total, 95):.0f} | **{total:.1f}** ({parts}) | "
             f"{level.connections} ({level.busy_connections}) | {level.rss:.0f} | {level.waited.get('chat', 0):.0%} | "
-            f"{level.errors} |"
+            f"{level.errors}{' ' + str(level.failed) if level.failed else ''} |"
         )
     lines.append("")
     lines.append(
