@@ -301,7 +301,7 @@ async def run_level(level: Level, args: argparse.Namespace, stack: dict[str, Any
 
     await asyncio.gather(*(open_one(chat) for chat in chats))
     roots = stack["roots"]
-    stop_at = time.perf_counter() + args.duration
+    stop_at = time.perf_counter() + args.duration  # turns done by then count; CPU is measured up to then
 
     async def loop(index: int, chat: Conversation) -> None:
         n = 0
@@ -322,11 +322,18 @@ async def run_level(level: Level, args: argparse.Namespace, stack: dict[str, Any
                 level.ttft.append(turn.first_token - started - level.model_first)
                 level.total.append(turn.done - started - level.model_total)
 
+    measured: dict[str, Any] = {}
+
+    async def at_the_end() -> None:  # CPU and waits over exactly the measured window
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        measured.update(after=snapshot(roots), sched=sched(roots))
+
     with Sampler(roots) as sampler:
-        before, start, wall_start, sched_before = snapshot(roots), time.perf_counter(), time.time(), sched(roots)
+        before, wall_start, sched_before = snapshot(roots), time.time(), sched(roots)
+        ender = asyncio.create_task(at_the_end())
         await asyncio.gather(*(loop(i, chat) for i, chat in enumerate(chats)))
-        level.wall = min(time.perf_counter(), stop_at) - start
-        after, sched_after = snapshot(roots), sched(roots)
+        await ender
+        after, sched_after = measured["after"], measured["sched"]
     level.cpu = {name: after[name] - before[name] for name in after}
     level.waited = {name: (sched_after[name][1] - sched_before[name][1]) / args.duration for name in ("web", "chat")}
     table = f'"{stack["schema"]}".conversations_chatmessage'
