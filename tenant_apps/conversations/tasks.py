@@ -8,6 +8,7 @@ from typing import Any
 from config.celery import Queue, app
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.conversations import exports, turns
+from tenant_apps.conversations.turn_slots import TeamAtCapacityError, requeue_countdown
 from tenants.tasks import enqueue_for_each_active_team
 
 
@@ -22,10 +23,18 @@ from tenants.tasks import enqueue_for_each_active_team
     retry_backoff_max=30,
     max_retries=3,
 )
-def turn_process_task(self: Any, *, message_id: int) -> None:
+def turn_process_task(self: Any, *, message_id: int, queued: int = 0) -> None:
     """Answer one participant message (in the schema stamped on the task). Redeliveries never double-reply;
-    a passing provider failure is retried with backoff, and the last attempt answers with an apology."""
-    turns.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+    a passing provider failure is retried with backoff, and the last attempt answers with an apology. A turn whose
+    team is at its in-flight cap goes back on the queue for a moment (``queued``: how often so far; ADR 0090 §8)."""
+    try:
+        turns.turn_process_in_slot(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+    except TeamAtCapacityError:
+        self.apply_async(
+            kwargs={"message_id": message_id, "queued": queued + 1},
+            countdown=requeue_countdown(queued),
+            retries=self.request.retries,  # waiting for a slot is not a failed attempt
+        )
 
 
 @app.task(name="tenant_apps.conversations.tasks.turns_requeue_dispatch_task", queue=Queue.MAINTENANCE)

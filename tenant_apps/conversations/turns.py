@@ -6,6 +6,10 @@ stores the reply, the trace, the message's turn status and the session's activit
 changed them. The reply is one-to-one with the message, so a redelivered task can never add a second reply. After
 the write the reply is handed to its channel (``delivery.deliver``). ADR 0003; the hot path's cost: ADR 0040.
 
+In the gevent chat worker the turn holds a pooled database connection only for its statements: the pipeline's
+ports hand it back before every model, HTTP or sandbox call (``pipelines.adapters``), and the turn hands it back
+after its store (ADR 0090).
+
 Nothing here enqueues a task (the task imports this module; ``ingress`` and ``services`` enqueue).
 """
 
@@ -22,13 +26,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from shared_apps.core.db import connection, connection_release
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
-from tenant_apps.conversations import delivery, turn_sql
+from tenant_apps.conversations import delivery, turn_slots, turn_sql
 from tenant_apps.conversations.enums import MessageRole, SessionStatus, TraceStatus, TurnStatus
 from tenant_apps.conversations.history import DbHistoryStore
 from tenant_apps.conversations.models import ChatMessage, ChatSession, ParticipantData, Trace
 from tenant_apps.conversations.tags import tags_add
+from tenant_apps.conversations.turn_stream import TurnPublisher
 from tenant_apps.pipelines import services as pipeline_services
 from tenant_apps.pipelines.adapters import run_context
 from tenant_apps.pipelines.engine.context import Attachment, ParticipantInfo, RunContext
@@ -56,6 +62,8 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
     now = timezone.now()
     if not turn_sql.turn_claim(message_id, now=now, stale_before=now - STALE_CLAIM):
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
+    publisher = TurnPublisher(schema=connection.schema_name, message_id=message_id)
+    publisher.start()
 
     message = turn_sql.turn_message(message_id)
     if message is None:
@@ -73,11 +81,15 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
             identifier=session.participant.identifier, name=session.participant.name, platform=session.platform
         ),
         history=history,
+        reply_stream=publisher,
+        on_wait=publisher.waiting,
     )
     started = time.perf_counter()
     result = _run_pipeline(config=config, context=context)
     if not final_attempt and _worth_retrying(result):
         turn_sql.turn_release(message_id)
+        publisher.reset()
+        publisher.status("waiting", "The model provider is having trouble; trying again shortly.")
         assert result.error is not None
         raise RetryableProviderError(code="turn.retry_later", message=result.error.message)
     try:
@@ -89,12 +101,21 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
             history=history,
             data_id=data_id,
             duration_ms=(time.perf_counter() - started) * 1000,
+            cancelled=publisher.cancelled,
         )
     except IntegrityError:
         # Another delivery of this task answered first; its reply is the one.
         return ChatMessage.objects.filter(reply_to_id=message_id).first()
-    transaction.on_commit(lambda: delivery.deliver(reply=reply))  # runs now: we are outside a transaction
+    transaction.on_commit(lambda: _announce(reply, publisher))  # runs now: we are outside a transaction
+    connection_release()  # the turn's statements are done (ADR 0090)
     return reply
+
+
+def turn_process_in_slot(*, message_id: int, final_attempt: bool = True) -> ChatMessage | None:
+    """``turn_process`` inside one of the team's in-flight slots (fair share between teams, ADR 0090 §8). Raises
+    ``turn_slots.TeamAtCapacityError`` when the team is at its cap: the task runs the turn again a little later."""
+    with turn_slots.team_slot(message_id):
+        return turn_process(message_id=message_id, final_attempt=final_attempt)
 
 
 def turns_requeue_stuck(*, enqueue: Callable[[int], object], limit: int = 500) -> int:
@@ -120,6 +141,12 @@ def turns_requeue_stuck(*, enqueue: Callable[[int], object], limit: int = 500) -
     return len(ids)
 
 
+def _announce(reply: ChatMessage, publisher: TurnPublisher) -> None:
+    """The committed reply: ``done`` (with the stored text) to streaming clients, then the reply to its channel."""
+    publisher.done(reply_id=reply.pk, ok=not reply.metadata.get("error"), text=reply.content)
+    delivery.deliver(reply=reply)
+
+
 def _worth_retrying(result: RunResult) -> bool:
     if result.ok or result.error is None or result.error.code not in RETRYABLE_CODES:
         return False
@@ -143,6 +170,7 @@ def _turn_store(
     history: DbHistoryStore,
     data_id: int | None,
     duration_ms: float,
+    cancelled: bool = False,
 ) -> ChatMessage:
     """Reply, trace, the message's turn status and the session's activity: one statement (all or nothing). State,
     history and tags, when the turn changed any, are written with it in one transaction."""
@@ -152,7 +180,7 @@ def _turn_store(
         role=MessageRole.ASSISTANT,
         content=result.output if ok else APOLOGY,
         reply_to=message,
-        metadata={"error": True} if not ok else {},
+        metadata={"error": True} if not ok else {"cancelled": True} if cancelled else {},
     )
     usage = result.total_usage
     trace = Trace(

@@ -73,6 +73,7 @@ class SdkChatModel:
         max_retries: int = 2,
         max_retry_wait: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[str, float], None] | None = None,
     ) -> None:
         self.client = client
         self.model = model
@@ -83,6 +84,7 @@ class SdkChatModel:
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self._sleep = sleep
+        self.on_wait = on_wait  # told (error code, seconds) before each in-process retry wait: "waiting" status
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider_type}:{self.model}>"
@@ -109,6 +111,8 @@ class SdkChatModel:
                     "llm.retrying",
                     extra={"provider": self.provider_type, "model": self.model, "code": error.code, "wait": wait},
                 )
+                if self.on_wait is not None:
+                    self.on_wait(error.code, float(wait))
                 self._sleep(float(wait))
 
     def _estimated_usage(self, messages: Sequence[Message], text: str) -> Usage:
