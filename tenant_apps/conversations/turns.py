@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from shared_apps.billing.enforcement import TurnAllowance, turn_allowance, turn_period
+from shared_apps.billing.enums import Refusal
+from shared_apps.billing.metering import UsageCounters, usage_writes
 from shared_apps.core.db import connection, connection_release
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
@@ -65,11 +69,19 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
     publisher = TurnPublisher(schema=connection.schema_name, message_id=message_id)
     publisher.start()
 
-    message = turn_sql.turn_message(message_id)
+    team_id = connection.tenant.pk
+    period = turn_period(team_id=team_id)  # from the team's cached billing snapshot: no query
+    message = turn_sql.turn_message(message_id, team_id=team_id, period_start=period)
     if message is None:
         raise ChatMessage.DoesNotExist(message_id)
     session = message.session
     config = bot_config(chatbot=session.chatbot, version=session.version)
+    allowance = turn_allowance(team_id=team_id, chatbot_id=session.chatbot_id, usage=UsageCounters.of(message))
+    if not allowance.allowed:  # a plan limit or spend cap: the owner's message, no model call (ADR 0120)
+        reply = _refusal_store(message=message, session=session, config=config, allowance=allowance)
+        transaction.on_commit(lambda: _announce(reply, publisher))
+        connection_release()
+        return reply
     data_id: int | None = message.participant_data_id  # type: ignore[attr-defined]
     history = DbHistoryStore(session=session, before_message_id=message.pk)
     context = run_context(
@@ -83,6 +95,7 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
         history=history,
         reply_stream=publisher,
         on_wait=publisher.waiting,
+        model_override=(allowance.model.provider_id, allowance.model.model) if allowance.model else None,
     )
     started = time.perf_counter()
     result = _run_pipeline(config=config, context=context)
@@ -102,6 +115,7 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
             data_id=data_id,
             duration_ms=(time.perf_counter() - started) * 1000,
             cancelled=publisher.cancelled,
+            billing=_Billing(team_id=team_id, period_start=period, note=allowance.reason),
         )
     except IntegrityError:
         # Another delivery of this task answered first; its reply is the one.
@@ -161,6 +175,48 @@ def _run_pipeline(*, config: BotConfig, context: RunContext) -> RunResult:
     return pipeline_services.pipeline_run(pipeline=config.pipeline, context=context)
 
 
+@dataclass(frozen=True)
+class _Billing:
+    """Where the turn's usage goes: the team, its billing period, and why the turn's model was switched (if)."""
+
+    team_id: int
+    period_start: datetime
+    note: str = ""
+
+
+def _refusal_store(
+    *, message: ChatMessage, session: ChatSession, config: BotConfig, allowance: TurnAllowance
+) -> ChatMessage:
+    """A turn the team's plan or spend cap refused: the owner's limit message as the reply and the reason on the
+    trace, in one statement; no pipeline ran, so no usage."""
+    reply = ChatMessage(
+        session=session,
+        role=MessageRole.ASSISTANT,
+        content=allowance.message,
+        reply_to=message,
+        metadata={"billing": allowance.reason},
+    )
+    trace = Trace(
+        session=session,
+        message=message,
+        status=TraceStatus.ERROR,
+        error=f"{allowance.reason}: {Refusal(allowance.reason).label}",
+        version_number=config.version_number,
+    )
+    try:
+        turn_sql.turn_write(
+            reply=reply,
+            trace=trace,
+            message_id=message.pk,
+            turn_status=TurnStatus.DONE,
+            session_id=session.pk,
+            session={"last_activity_at": timezone.now()},
+        )
+    except IntegrityError:  # another delivery answered first
+        return ChatMessage.objects.get(reply_to_id=message.pk)
+    return reply
+
+
 def _turn_store(
     *,
     message: ChatMessage,
@@ -170,17 +226,21 @@ def _turn_store(
     history: DbHistoryStore,
     data_id: int | None,
     duration_ms: float,
+    billing: _Billing,
     cancelled: bool = False,
 ) -> ChatMessage:
-    """Reply, trace, the message's turn status and the session's activity: one statement (all or nothing). State,
-    history and tags, when the turn changed any, are written with it in one transaction."""
+    """Reply, trace, the message's turn status, the session's activity and the team's usage: one statement (all
+    or nothing). State, history and tags, when the turn changed any, are written with it in one transaction."""
     ok = result.ok
+    metadata: dict[str, Any] = {"error": True} if not ok else {"cancelled": True} if cancelled else {}
+    if billing.note:
+        metadata["billing"] = billing.note  # a spend cap switched the turn to the owner's cheaper model
     reply = ChatMessage(
         session=session,
         role=MessageRole.ASSISTANT,
         content=result.output if ok else APOLOGY,
         reply_to=message,
-        metadata={"error": True} if not ok else {"cancelled": True} if cancelled else {},
+        metadata=metadata,
     )
     usage = result.total_usage
     trace = Trace(
@@ -223,6 +283,17 @@ def _turn_store(
             turn_status=TurnStatus.DONE if ok else TurnStatus.FAILED,
             session_id=session.pk,
             session=session_fields,
+            # An AI message is a turn that succeeded; a failed turn's tokens still cost (ADR 0120).
+            usage=usage_writes(
+                team_id=billing.team_id,
+                chatbot_id=config.chatbot_id,
+                period_start=billing.period_start,
+                at=session_fields["last_activity_at"],
+                ai_messages=1 if ok else 0,
+                cost=trace.cost,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+            ),
         )
         if more:
             if result.participant_data_diff:
