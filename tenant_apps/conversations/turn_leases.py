@@ -113,16 +113,13 @@ def leases_renew() -> int:
         by_schema.setdefault(schema, []).append(message_id)
     now = timezone.now()
     table = connection.ops.quote_name(ChatMessage._meta.db_table)
-    try:
-        with connection.cursor() as cursor:
-            for schema, ids in by_schema.items():
-                cursor.execute(
-                    f"UPDATE {connection.ops.quote_name(schema)}.{table} SET turn_started_at = %s "  # noqa: S608
-                    "WHERE id = ANY(%s) AND turn_status = %s",
-                    [now, ids, TurnStatus.PROCESSING],
-                )
-    finally:
-        connection.close()  # the heartbeat holds no connection between beats (pooled or not)
+    with connection.cursor() as cursor:
+        for schema, ids in by_schema.items():
+            cursor.execute(
+                f"UPDATE {connection.ops.quote_name(schema)}.{table} SET turn_started_at = %s "  # noqa: S608
+                "WHERE id = ANY(%s) AND turn_status = %s",
+                [now, ids, TurnStatus.PROCESSING],
+            )
     expiry = time.time() + lease_seconds() + SWEEP_MARGIN_SECONDS
     try:
         get_redis().zadd(_index(), {_member(schema, message_id): expiry for schema, message_id in held}, xx=True)
@@ -149,6 +146,8 @@ def _heartbeat_loop() -> None:
             leases_renew()
         except Exception:  # a boundary: the heartbeat must outlive a database or Redis hiccup
             logger.exception("turn.lease_renew_failed")
+        finally:
+            connection.close()  # the heartbeat holds no connection between beats (pooled or not)
 
 
 def leases_sweep(*, enqueue: Callable[[str, int], object], limit: int = 500) -> int:
@@ -170,7 +169,7 @@ def leases_sweep(*, enqueue: Callable[[str, int], object], limit: int = 500) -> 
             continue
         taken += 1
     if taken:
-        logger.warning("turns.lease_requeued", extra={"count": taken})
+        logger.warning("turns.lease_requeued: %s", taken, extra={"count": taken})
     return taken
 
 
@@ -189,4 +188,5 @@ def sweeper_start(*, enqueue: Callable[[str, int], object]) -> threading.Thread:
 
     thread = threading.Thread(target=loop, name="turn-lease-sweeper", daemon=True)
     thread.start()
+    logger.info("turn.lease_sweeper_started", extra={"every_seconds": lease_seconds() / 3})
     return thread
