@@ -83,20 +83,27 @@ def message_insert(message: ChatMessage) -> None:
 
 # ------------------------------------------------------------------------------------------------------- turn
 
-# A pending turn, or one whose worker was lost (claimed before ``stale_before``). Fixed SQL: the ORM rebuilt this
-# statement on every turn for more CPU than PostgreSQL spent running it.
+# A pending turn, or one whose worker was lost (its lease was last renewed before ``stale_before``, ADR 0065); the
+# self-join hands back the status it had, so a takeover can be counted. Fixed SQL: the ORM rebuilt this statement on
+# every turn for more CPU than PostgreSQL spent running it.
 _CLAIM_SQL = f"""
-    UPDATE {ChatMessage._meta.db_table} SET turn_status = %s, turn_started_at = %s
-    WHERE id = %s AND role = %s AND (turn_status = %s OR (turn_status = %s AND turn_started_at < %s))"""  # noqa: S608
+    UPDATE {ChatMessage._meta.db_table} AS m SET turn_status = %s, turn_started_at = %s
+    FROM {ChatMessage._meta.db_table} AS was
+    WHERE m.id = %s AND was.id = m.id AND m.role = %s
+    AND (m.turn_status = %s OR (m.turn_status = %s AND m.turn_started_at < %s))
+    RETURNING was.turn_status"""  # noqa: S608
 
 
-def turn_claim(message_id: int, *, now: datetime, stale_before: datetime) -> bool:
-    """Mark the turn as being worked on, unless another delivery of it is (or was, since ``stale_before``) at it."""
+def turn_claim(message_id: int, *, now: datetime, stale_before: datetime) -> str | None:
+    """Mark the turn as being worked on, unless another delivery of it is (or was, since ``stale_before``) at it.
+    Returns the status it had (pending, or processing when a lost worker's turn is taken over), None when not
+    claimed."""
     params: list[Any] = [TurnStatus.PROCESSING, now, message_id, MessageRole.USER]
     params += [TurnStatus.PENDING, TurnStatus.PROCESSING, stale_before]
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, params)
-        return cursor.rowcount == 1
+        row = cursor.fetchone()
+    return str(row[0]) if row else None
 
 
 def _turn_message_query(message_id: int, team_id: int, period_start: datetime) -> QuerySet[ChatMessage]:
@@ -184,6 +191,11 @@ def turn_write(
         update(ChatSession, session_id, **session),
         *usage,
     )
+
+
+def turn_fail(message_id: int) -> None:
+    """End a turn whose result could not be stored at all: failed, so no sweep runs it again (ADR 0066)."""
+    ChatMessage.objects.filter(pk=message_id).update(turn_status=TurnStatus.FAILED)
 
 
 def turn_release(message_id: int) -> None:
