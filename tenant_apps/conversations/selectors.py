@@ -198,3 +198,22 @@ def message_by_external_id(*, chatbot_id: int, participant_id: int, external_id:
         )
         .first()
     )
+
+
+def message_for_delivery(*, message_id: int) -> ChatMessage | None:
+    """A reply with what a channel's sender needs (session, participant, the message it answers): one query."""
+    return ChatMessage.objects.select_related("session__participant", "reply_to").filter(pk=message_id).first()
+
+
+def messages_since(
+    *, session: ChatSession, since: datetime | None, limit: int, roles: tuple[str, ...] | None = None
+) -> tuple[list[ChatMessage], bool]:
+    """Visible messages of ``session`` created after ``since`` (exclusive), oldest first, at most ``limit``; and
+    whether there are more. ``roles`` narrows them (the widget poll leaves out the participant's own)."""
+    qs = session.messages.filter(hidden=False)
+    if since is not None:
+        qs = qs.filter(created_at__gt=since)
+    if roles is not None:
+        qs = qs.filter(role__in=roles)
+    rows = list(qs.order_by("created_at", "id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
