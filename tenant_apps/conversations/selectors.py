@@ -206,14 +206,22 @@ def message_for_delivery(*, message_id: int) -> ChatMessage | None:
 
 
 def messages_since(
-    *, session: ChatSession, since: datetime | None, limit: int, roles: tuple[str, ...] | None = None
+    *,
+    session: ChatSession,
+    since: datetime | None,
+    limit: int,
+    participant_messages: bool = True,
+    turn_replies: bool = True,
 ) -> tuple[list[ChatMessage], bool]:
     """Visible messages of ``session`` created after ``since`` (exclusive), oldest first, at most ``limit``; and
-    whether there are more. ``roles`` narrows them (the widget poll leaves out the participant's own)."""
+    whether there are more. Without ``participant_messages`` the participant's own are left out; without
+    ``turn_replies`` so are the replies to the participant's visible messages (the widget poll, ADR 0100)."""
     qs = session.messages.filter(hidden=False)
     if since is not None:
         qs = qs.filter(created_at__gt=since)
-    if roles is not None:
-        qs = qs.filter(role__in=roles)
+    if not participant_messages:
+        qs = qs.exclude(role=MessageRole.USER)
+    if not turn_replies:
+        qs = qs.exclude(reply_to__role=MessageRole.USER, reply_to__hidden=False)
     rows = list(qs.order_by("created_at", "id")[: limit + 1])
     return rows[:limit], len(rows) > limit

@@ -211,6 +211,7 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "export_id": str(TeamExport.objects.create(team=team, requested_by=owner).pk),
         "slug": team.slug,
         "token": "sample-token",
+        "task_id": str(received.message.pk),
     }
 
 

@@ -3,6 +3,9 @@
 # ------------------------------------------------------------------------------
 from config.env import env_int, env_str
 
+# CORS applies to the widget chat API only (shared_apps/core/cors.py).
+CHAT_CORS_URLS_REGEX = r"^/api/(v1/)?chat/"
+
 # Widget session tokens (SESSION_TOKEN channels) have an absolute lifetime, as Open Chat Studio's (7 days).
 CHAT_SESSION_TOKEN_LIFETIME = env_int("CHAT_SESSION_TOKEN_LIFETIME", 7 * 24 * 3600)
 
