@@ -20,6 +20,7 @@ urlpatterns = [
     path("providers/", include("tenant_apps.providers.urls")),
     path("", include("tenant_apps.pipelines.urls")),
     path("chatbots/", include("tenant_apps.chatbots.urls")),
+    path("chatbots/", include("tenant_apps.channels.urls")),
     path("", include("tenant_apps.conversations.urls")),
 ]
 

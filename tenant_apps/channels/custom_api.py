@@ -77,8 +77,8 @@ def _field(body: dict[str, Any], name: str, *, required: bool = False, limit: in
 @channel_access
 @csrf_exempt
 @require_POST
-def custom_api_message_api(request: HttpRequest, channel_id: uuid.UUID) -> JsonResponse:
-    channel = selectors.channel_by_public_id(public_id=channel_id, kind=ChannelKind.CUSTOM_API)
+def custom_api_message_api(request: HttpRequest, channel_public_id: uuid.UUID) -> JsonResponse:
+    channel = selectors.channel_by_public_id(public_id=channel_public_id, kind=ChannelKind.CUSTOM_API)
     if channel is None:
         return _error(404, "channel.not_found", "No such channel.")
     raw = request.body

@@ -7,5 +7,5 @@ from tenant_apps.channels import custom_api
 app_name = "channels_inbound"
 
 urlpatterns = [
-    path("<uuid:channel_id>/messages/", custom_api.custom_api_message_api, name="custom_api_message"),
+    path("<uuid:channel_public_id>/messages/", custom_api.custom_api_message_api, name="custom_api_message"),
 ]

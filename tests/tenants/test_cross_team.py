@@ -127,7 +127,7 @@ def other_teams_channels(team_b, fake_llm, catalog):
         "values": {
             "session_id": session_id,
             "task_id": sent.json()["task_id"],
-            "channel_id": str(custom.public_id),
+            "channel_public_id": str(custom.public_id),
         },
         "headers": headers,
         "start_body": body,

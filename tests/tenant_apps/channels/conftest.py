@@ -33,3 +33,14 @@ def widget(published: Any, owner: Any) -> Any:
 @pytest.fixture
 def custom_api(published: Any, owner: Any) -> Any:
     return services.channel_create(chatbot=published, kind=ChannelKind.CUSTOM_API, name="Backend", user=owner)
+
+
+@pytest.fixture
+def member_session(chatbot: Any, owner: Any) -> Any:
+    from tenant_apps.conversations import services as conversation_services
+    from tenant_apps.conversations.enums import Platform
+
+    participant = conversation_services.participant_for_member(user=owner)
+    return conversation_services.session_start(
+        chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB
+    )
