@@ -197,3 +197,26 @@ class TeamExport(models.Model):
     @property
     def file_name(self) -> str:
         return self.file_path.rsplit("/", 1)[-1] if self.file_path else ""
+
+
+class ChannelRoute(models.Model):
+    """Routes an external id that arrives without a team in its host (a widget embed key on the apex, later a
+    WhatsApp phone_number_id, a Messenger page id, a Slack team id) to a team and a channel in its schema.
+
+    Written by the team's channel services when a channel is added, re-keyed or deleted; read by the global
+    endpoints, which then run in the team's schema. ``channel_id`` is the channel's id in that schema (no foreign
+    key: public never references team tables)."""
+
+    platform = models.CharField(max_length=20)
+    external_id = models.CharField(max_length=255)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="channel_routes")
+    channel_id = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "external_id"], name="channel_route_unique_external_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id} -> team {self.team_id}"

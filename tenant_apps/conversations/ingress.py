@@ -32,7 +32,7 @@ from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import bot_config
 from tenant_apps.conversations import delivery, selectors, services, turn_sql, uploads
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TurnStatus
-from tenant_apps.conversations.models import ChatMessage, ChatSession, Participant
+from tenant_apps.conversations.models import ChatFile, ChatMessage, ChatSession, Participant
 
 MAX_TEXT = 20_000
 MAX_CONTEXT_BYTES = 16_384
@@ -183,6 +183,12 @@ def message_receive_for(
                 return Received(earlier, earlier.session, created=False)
         session = services.session_start(chatbot=chatbot, version=version, participant=person, platform=platform)
     return message_receive(session=session, inbound=inbound)
+
+
+def files_upload(*, session: ChatSession, files: Sequence[UploadedFile]) -> list[ChatFile]:
+    """Files a participant uploads before the message that names them (the widget's upload endpoint; the message
+    then sends their ids as ``Inbound.attachment_ids``). All or nothing; raises ``session.ended`` and ``upload.*``."""
+    return uploads.files_upload(session=session, files=files)
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

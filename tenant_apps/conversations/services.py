@@ -11,6 +11,8 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, JSONField, Value
+from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError
@@ -216,3 +218,14 @@ def export_create(*, filters: SessionFilters, user: Any) -> SessionExport:
     export_id = export.pk
     transaction.on_commit(lambda: tasks.session_export_task.delay(export_id=export_id))
     return export
+
+
+def message_delivery_note(*, message_id: int, status: str, error: str = "") -> None:
+    """Record on a reply how its channel's send went (``metadata["delivery"]``: status, and the error of a final
+    failure), so the session page shows a reply that never reached the participant. A JSON merge: nothing else in
+    the metadata is overwritten."""
+    note: dict[str, str] = {"status": status}
+    if error:
+        note["error"] = error[:300]
+    merged = CombinedExpression(F("metadata"), "||", Value({"delivery": note}, output_field=JSONField()))
+    ChatMessage.objects.filter(pk=message_id).update(metadata=merged)

@@ -190,6 +190,10 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         team=team, email="invitee@example.com", token_hash="0" * 64, invited_by=owner, expires_at=timezone.now()
     )
     key, _raw = api_key_create(name="probe", read_only=False, created_by=owner)
+    from tenant_apps.channels import services as channel_services
+
+    widget = channel_services.channel_create(chatbot=chatbot, kind="widget", name="probe widget")
+    custom = channel_services.channel_create(chatbot=chatbot, kind="custom_api", name="probe api")
     return {
         "chatbot_id": str(chatbot.pk),
         "number": str(version.number),
@@ -211,6 +215,9 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "export_id": str(TeamExport.objects.create(team=team, requested_by=owner).pk),
         "slug": team.slug,
         "token": "sample-token",
+        "task_id": str(received.message.pk),
+        "channel_id": str(widget.pk),
+        "channel_public_id": str(custom.public_id),
     }
 
 

@@ -36,6 +36,7 @@ TENANT_APPS = [
     "tenant_apps.chatbots",
     "tenant_apps.conversations",
     "tenant_apps.analytics",
+    "tenant_apps.channels",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
