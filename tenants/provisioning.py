@@ -27,7 +27,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
-from django_tenants.utils import schema_exists
 
 from shared_apps.core.db import connection
 from tenants.models import Team
@@ -67,13 +66,42 @@ def expected_migrations() -> frozenset[tuple[str, str]]:
     return frozenset(loader.graph.nodes)
 
 
-def applied_migrations(schema: str) -> set[tuple[str, str]]:
+@cache
+def expected_digest() -> str:
+    """A fingerprint of the code's migration set: what the deploy gate's ledger compares against (ADR 0150)."""
+    return hashlib.sha256(repr(sorted(expected_migrations())).encode()).hexdigest()
+
+
+_LEDGER = "public.tenants_schemamigrationstate"
+
+
+def ledger_record(schema: str, digest: str | None = None) -> None:
+    """Record in public that ``schema`` holds the code's migrations (same transaction as the change that made it so)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
-            "AND table_name = 'django_migrations')",
-            [schema],
+            f"INSERT INTO {_LEDGER} (schema_name, digest, structure, recorded_at) "  # noqa: S608
+            "VALUES (%s, %s, '', now()) ON CONFLICT (schema_name) DO UPDATE "
+            "SET digest = EXCLUDED.digest, recorded_at = EXCLUDED.recorded_at",
+            [schema, digest or expected_digest()],
         )
+
+
+def ledger_forget(schema: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {_LEDGER} WHERE schema_name = %s", [schema])  # noqa: S608
+
+
+def schema_exists(schema: str) -> bool:
+    """An exact, indexed lookup (django-tenants' ``schema_exists`` compares ``lower(nspname)``: a catalog scan)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", [schema])
+        return bool(cursor.fetchone()[0])
+
+
+def applied_migrations(schema: str) -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        # to_regclass is one index probe; information_schema.tables scans the catalog at 10,000 schemas.
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{_quote(schema)}.django_migrations"])
         if not cursor.fetchone()[0]:
             return set()
         cursor.execute(f"SELECT app, name FROM {_quote(schema)}.django_migrations")  # noqa: S608
@@ -88,6 +116,8 @@ def migrate_schema(schema: str) -> None:
     """Run pending migrations in one existing schema (prints nothing)."""
     call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=0)
     connection.set_schema_to_public()
+    if not pending_migrations(schema):
+        ledger_record(schema)
 
 
 def template_ensure_current() -> frozenset[tuple[str, str]]:
@@ -177,6 +207,7 @@ def schema_clone(schema: str) -> None:
             f"INSERT INTO {_quote(schema)}.django_migrations (app, name, applied) "  # noqa: S608
             f"SELECT app, name, applied FROM {template}.django_migrations"
         )
+        ledger_record(schema)  # the template holds every migration of the code (checked above)
     # The DDL ran with no search path of its own; make django-tenants re-issue ours on the next cursor.
     connection.search_path_set_schemas = None
 
@@ -207,3 +238,4 @@ def schema_drop(schema: str) -> None:
         raise ProvisioningError(f"Refusing to drop {schema}.")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")
+    ledger_forget(schema)
