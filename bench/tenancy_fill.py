@@ -31,7 +31,7 @@ def setup_env(db: str) -> None:
     )
 
 
-def fill(total: int, *, prefix: str = "fill", batch: int = 50, echo=print) -> float:  # type: ignore[no-untyped-def]
+def fill(total: int, *, prefix: str = "fill", batch: int = 10, echo=print) -> float:  # type: ignore[no-untyped-def]
     """Create teams until ``total`` filler teams exist (resumable: counts what is there)."""
     from django.db import transaction
 

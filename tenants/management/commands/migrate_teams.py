@@ -14,6 +14,10 @@ class Command(BaseCommand):
         "(one query when nothing is pending). Resumable: rerun after an interruption or failures."
     )
 
+    # A deploy step: system checks (which import every URLconf and view, seconds of start-up) run in CI and
+    # `manage.py check --deploy`, not on each gate.
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--parallel", type=int, default=None, help="Processes for team schemas (default: CPUs, at most 8)."
