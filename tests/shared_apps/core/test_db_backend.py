@@ -23,7 +23,7 @@ def _visit(wrapper, *schemas: str) -> None:
             cursor.execute("SELECT count(*) FROM audit_auditevent")
 
 
-def test_connection_counts_distinct_schemas_and_is_closed_at_the_boundary(committed, settings):
+def test_connection_counts_distinct_schemas_and_is_closed_at_the_boundary(django_db_setup, committed, settings):
     settings.DB_RECYCLE_AFTER_SCHEMAS = 3
     connection.close()
     first = _backend_pid(connection)
@@ -37,7 +37,7 @@ def test_connection_counts_distinct_schemas_and_is_closed_at_the_boundary(commit
     assert _backend_pid(connection) != first
 
 
-def test_a_connection_below_the_limit_is_kept(committed, settings):
+def test_a_connection_below_the_limit_is_kept(django_db_setup, committed, settings):
     settings.DB_RECYCLE_AFTER_SCHEMAS = 50
     connection.close()
     first = _backend_pid(connection)
@@ -60,7 +60,7 @@ def test_never_recycled_inside_a_transaction(db, settings, team_a, team_b):
 
 
 @pytest.fixture
-def pooled_wrapper(committed):
+def pooled_wrapper(django_db_setup, committed):
     settings_dict = copy.deepcopy(connection.settings_dict)
     settings_dict["CONN_MAX_AGE"] = 0
     settings_dict["OPTIONS"] = {**settings_dict["OPTIONS"], "pool": {"min_size": 1, "max_size": 1, "timeout": 30}}
@@ -83,7 +83,7 @@ def test_pooled_connection_is_discarded_when_handed_back(pooled_wrapper, setting
     assert _backend_pid(pooled_wrapper) != first
 
 
-def test_recycling_off_with_zero(committed, settings):
+def test_recycling_off_with_zero(django_db_setup, committed, settings):
     settings.DB_RECYCLE_AFTER_SCHEMAS = 0
     connection.close()
     first = _backend_pid(connection)
