@@ -140,6 +140,7 @@ def bench_backend_memory(marks: list[int], recycle: int) -> list[str]:
                 f"{first:.2f} → {statistics.median(tail) * 1000:.2f} ms |"
             )
     connection.close()
+    settings.DB_RECYCLE_AFTER_SCHEMAS = 0
     return lines
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets
 import subprocess
 import threading
 import time
@@ -212,6 +213,68 @@ def schema_clone(schema: str) -> None:
     connection.search_path_set_schemas = None
 
 
+# --- spare schemas: built ahead, renamed at signup (ADR 0153) ------------------------------------------------------
+
+SPARE_PREFIX = "spare_"
+_SPARE_LOCK_ID = 74_210_002
+
+
+def spare_claim(schema: str) -> bool:
+    """Rename a ready spare schema to ``schema`` (one catalog row); False when none is ready.
+
+    Only a spare whose ledger digest is this code's migration set is taken: a spare built before a deploy that
+    added migrations is never handed out (it is dropped by the next refill)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT schema_name FROM {_LEDGER} WHERE schema_name LIKE %s AND digest = %s "  # noqa: S608
+            "ORDER BY recorded_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+            [SPARE_PREFIX.replace("_", "\\_") + "%", expected_digest()],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return False
+        spare = row[0]
+        cursor.execute(f"ALTER SCHEMA {_quote(spare)} RENAME TO {_quote(schema)}")
+        cursor.execute(
+            f"UPDATE {_LEDGER} SET schema_name = %s, recorded_at = now() WHERE schema_name = %s",  # noqa: S608
+            [schema, spare],
+        )
+    connection.search_path_set_schemas = None
+    return True
+
+
+def spares_refill(*, count: int | None = None) -> int:
+    """Drop spares built for another migration set and build new ones up to ``TEAM_SPARE_SCHEMAS``; returns how
+    many were built. One refill at a time (advisory lock); a second caller returns 0 at once."""
+    want = settings.TEAM_SPARE_SCHEMAS if count is None else count
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SPARE_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            return 0
+    try:
+        pattern = SPARE_PREFIX.replace("_", "\\_") + "%"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT schema_name, digest FROM {_LEDGER} WHERE schema_name LIKE %s",  # noqa: S608
+                [pattern],
+            )
+            spares = cursor.fetchall()
+        current = 0
+        for name, digest in spares:
+            if digest == expected_digest():
+                current += 1
+            else:
+                schema_drop(name)
+        built = 0
+        for _ in range(max(0, want - current)):
+            schema_clone(f"{SPARE_PREFIX}{secrets.token_hex(6)}")
+            built += 1
+        return built
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_SPARE_LOCK_ID])
+
+
 def schema_migrate(schema: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {_quote(schema)}")
@@ -225,7 +288,10 @@ def schema_build(*, team: Team, method: str | None = None) -> ProvisionResult:
     if schema_exists(team.schema_name):
         raise ProvisioningError(f"Schema {team.schema_name} already exists.")
     if method == "clone":
-        schema_clone(team.schema_name)
+        if settings.TEAM_SPARE_SCHEMAS and spare_claim(team.schema_name):
+            method = "spare"
+        else:
+            schema_clone(team.schema_name)
     elif method == "migrate":
         schema_migrate(team.schema_name)
     else:

@@ -7,7 +7,7 @@ from typing import Any
 
 from config.celery import Queue, app
 from shared_apps.core.db import connection
-from tenants import exports, lifecycle, migrating
+from tenants import exports, lifecycle, migrating, provisioning
 from tenants.context import tenant_context
 from tenants.models import Team
 
@@ -16,6 +16,12 @@ from tenants.models import Team
 def team_provision_task(*, team_id: int) -> str:
     """Build a new team's schema (runs in public). Idempotent: a second delivery finds the team active."""
     return lifecycle.team_provision(team_id=team_id).status
+
+
+@app.task(name="tenants.tasks.team_spares_refill_task", queue=Queue.MAINTENANCE)
+def team_spares_refill_task() -> int:
+    """Keep ``TEAM_SPARE_SCHEMAS`` spare schemas built for this code (runs in public; beat and after each signup)."""
+    return provisioning.spares_refill()
 
 
 @app.task(name="tenants.tasks.team_delete_task", queue=Queue.MAINTENANCE, acks_late=True)

@@ -34,6 +34,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.team_storage_refresh_dispatch_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Spare team schemas for fast signups; also dropped and rebuilt after a deploy changed migrations (ADR 0153).
+    "teams-spares-refill": {
+        "task": "tenants.tasks.team_spares_refill_task",
+        "schedule": crontab(minute="*/5"),
+    },
     # The deploy gate's full check: every team schema against the code and the template (ADR 0150).
     "teams-schemas-check": {
         "task": "tenants.tasks.team_schemas_check_task",

@@ -13,6 +13,8 @@ class Command(BaseCommand):
         "structure with the template, and repair the ledger. Exits non-zero on drift."
     )
 
+    requires_system_checks: list[str] = []  # an operations command: no URLconf/view imports at start-up
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Report only; leave the ledger as it is.")
 
