@@ -47,6 +47,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.team_storage_refresh_dispatch_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Spare team schemas for fast signups; also dropped and rebuilt after a deploy changed migrations (ADR 0153).
+    "teams-spares-refill": {
+        "task": "tenants.tasks.team_spares_refill_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    # The deploy gate's full check: every team schema against the code and the template (ADR 0150).
+    "teams-schemas-check": {
+        "task": "tenants.tasks.team_schemas_check_task",
+        "schedule": crontab(minute=17, hour=3),
+    },
     # Usage to Stripe as meter events (idempotent), and the 80 % spend-cap emails (ADR 0120).
     "billing-usage-report": {
         "task": "shared_apps.billing.tasks.usage_report_dispatch_task",
