@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/billing/", include("shared_apps.billing.urls")),
     path("api/v1/", include("tenant_apps.api.urls_api")),
     path("healthz", tenant_views.health_view, name="health"),
+    path("readyz", tenant_views.readiness_view, name="ready"),
     path("providers/", include("tenant_apps.providers.urls")),
     path("", include("tenant_apps.pipelines.urls")),
     path("chatbots/", include("tenant_apps.chatbots.urls")),

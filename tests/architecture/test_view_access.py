@@ -6,7 +6,8 @@ from tenants.access import API, MEMBERS, OPEN, view_policy
 
 # Views reachable without team membership, each for a reason.
 OPEN_ALLOWED = {
-    "tenants.views.health_view",  # load balancer health check
+    "tenants.views.health_view",  # load balancer health check (liveness)
+    "tenants.views.readiness_view",  # readiness probe
     "shared_apps.accounts.views.handoff_view",  # redeems the signed login token
     # The public link of a chatbot marked public: anyone may chat with its published version.
     "tenant_apps.conversations.views.public_link.public_chat_view",
