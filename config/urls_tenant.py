@@ -9,6 +9,7 @@ urlpatterns = [
     path("", analytics_views.team_home_view, name="team_home"),
     path("", include("shared_apps.accounts.urls_team")),
     path("", include("tenants.urls_team")),
+    path("", include("shared_apps.console.urls_team")),
     path("settings/api-keys/", include("tenant_apps.api.urls")),
     path("settings/audit/", include("tenant_apps.audit.urls")),
     path("settings/billing/", include("shared_apps.billing.urls")),
