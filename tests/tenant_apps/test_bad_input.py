@@ -166,6 +166,7 @@ def _deep_fields(fields: list[str]) -> str:
 @pytest.fixture
 def seeds(team, owner, chatbot, fake_provider, make_member):
     """A member's view of team A with one of each object, by URL parameter name."""
+    from shared_apps.catalog.models import LlmModel
     from tenant_apps.api.services import api_key_create
     from tenant_apps.chatbots.models import ConsentForm
     from tenant_apps.chatbots.services import chatbot_update, version_create
@@ -218,6 +219,9 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "task_id": str(received.message.pk),
         "channel_id": str(widget.pk),
         "channel_public_id": str(custom.public_id),
+        "team_id": str(team.pk),
+        "visit_id": "1",
+        "model_id": str(LlmModel.objects.first().pk),
     }
 
 
@@ -354,6 +358,20 @@ def test_apex_routes_never_answer_5xx_to_nul_or_deep_json(team_a, owner, seeds):
     anonymous = probe(_same_cookies(_quiet_client("localhost")), PUBLIC, seeds)
 
     assert not member + anonymous, "\n".join(member + anonymous)
+
+
+def test_apex_routes_never_answer_5xx_to_nul_or_deep_json_from_staff(team_a, seeds, make_user):
+    """The staff console (staff with two-factor) gets the same probe as every other apex page."""
+    from tests.shared_apps.console.conftest import mfa_enable, mfa_session
+
+    staff = make_user(is_staff=True)
+    mfa_enable(staff)
+    client = _quiet_client("localhost", staff)
+    mfa_session(client, staff)
+
+    failures = probe(_same_cookies(client), PUBLIC, seeds)
+
+    assert not failures, "\n".join(failures)
 
 
 def test_nul_and_deep_json_get_a_clear_400(team_a, seeds, host_for):

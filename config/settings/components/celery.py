@@ -62,6 +62,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shared_apps.billing.tasks.usage_report_dispatch_task",
         "schedule": crontab(minute="*/10"),
     },
+    # The staff console's public roll-ups (chatbots, sessions, last activity per team) and migration check.
+    "console-team-rollups": {
+        "task": "shared_apps.console.tasks.team_rollup_dispatch_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    "console-pending-migrations": {
+        "task": "shared_apps.console.tasks.pending_migrations_check_task",
+        "schedule": crontab(minute="*/10"),
+    },
     "billing-spend-alerts": {
         "task": "shared_apps.billing.tasks.spend_alerts_task",
         "schedule": crontab(minute="*/5"),

@@ -14,6 +14,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.catalog",
     "shared_apps.billing",
+    "shared_apps.console",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -114,6 +115,13 @@ DEMO_SETUP_HOOKS: list[str] = [
 
 # Shared services write to a team's audit log through this dotted path (shared code never imports tenant apps).
 TEAM_AUDIT_RECORDER = "tenant_apps.audit.services.audit_record"
+
+# A non-member staff user on a team host may borrow a membership from this dotted path (called with request, team,
+# view): the console's audited read-only visit (shared_apps/console/impersonation.py, ADR 0130).
+TEAM_ACCESS_FALLBACK = "shared_apps.console.impersonation.membership_for_visit"
+
+# Called inside a team's schema by the console's roll-up refresh; each returns figures for the teams list.
+TEAM_ROLLUP_COLLECTORS: list[str] = ["tenant_apps.analytics.rollups.team_rollup"]
 
 # Called with team= before a member is invited / before a team is deleted; each may raise an ApplicationError that
 # refuses it (billing's plan limits and running subscriptions). Dotted paths: tenants imports no app above it.
