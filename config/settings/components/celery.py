@@ -24,6 +24,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # Celery closes the DB connection around every task unless this is set; reuse it (~200 -> ~490 tasks/s).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 
+# How often beat ticks every team's scheduler (scheduled messages, timeout triggers): the latest a due item waits.
+EVENTS_TICK_SECONDS = env_int("EVENTS_TICK_SECONDS", 15)
+# Broadcast sends per second per platform (the platforms' own limits, with a margin); "default" for the rest.
+EVENTS_CHANNEL_RATES: dict[str, float] = {
+    "telegram": 25,
+    "whatsapp": 50,
+    "messenger": 50,
+    "slack": 1,
+    "sms": 10,
+    "default": 50,
+}
+
 CELERY_BEAT_SCHEDULE = {
     # No turn is dropped silently: turns whose enqueue or worker was lost are enqueued again.
     "turns-requeue-stuck": {
@@ -42,5 +54,10 @@ CELERY_BEAT_SCHEDULE = {
     "billing-spend-alerts": {
         "task": "shared_apps.billing.tasks.spend_alerts_task",
         "schedule": crontab(minute="*/5"),
+    },
+    # Scheduled messages and timeout triggers: one tick per active team (ADR 0140).
+    "events-tick": {
+        "task": "tenant_apps.events.tasks.events_tick_dispatch_task",
+        "schedule": float(EVENTS_TICK_SECONDS),
     },
 }
