@@ -10,9 +10,9 @@ from tenant_apps.conversations.enums import MessageRole, SessionStatus
 from tenant_apps.conversations.models import ChatMessage
 from tenant_apps.events import firing, listeners, triggers
 from tenant_apps.events.enums import ActionType, LogStatus, Origin, StaticEvent
+from tenant_apps.events.exceptions import InvalidStateError
 from tenant_apps.events.models import EventLog, ScheduledMessage, StaticTrigger
 from tenant_apps.events.services import static_trigger_save
-from tenant_apps.events.exceptions import InvalidStateError
 from tests.factories.conversations import say
 
 
@@ -58,7 +58,7 @@ def test_revert_puts_the_versions_triggers_back(chatbot, owner, publish):
 def test_the_listener_costs_no_query_when_nothing_listens(chatbot, publish, start, django_assert_num_queries):
     publish()
     session = start()
-    session.version  # loaded, as the send and the turn have it
+    assert session.version is not None  # loaded, as the send and the turn have it
 
     with django_assert_num_queries(0):
         listeners.on_conversation_event(hooks.Occurrence(hooks.ConversationEvent.PARTICIPANT_MESSAGE, session))
@@ -170,7 +170,8 @@ def test_action_send_message_to_bot_answers_the_participant_through_a_normal_tur
     reply = turns.turn_process(message_id=prompt.pk)
 
     assert (prompt.content, prompt.hidden) == ("Greet them", True)
-    assert reply is not None and reply.content == "Welcome!"
+    assert reply is not None
+    assert reply.content == "Welcome!"
     assert "Greet them" in str(fake_llm.last_request.json)
 
 
