@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("tenant_apps.pipelines.urls")),
     path("chatbots/", include("tenant_apps.chatbots.urls")),
     path("", include("tenant_apps.conversations.urls")),
+    path("", include("tenant_apps.events.urls")),
 ]
 
 # allauth answers a rate-limited request with this view (it looks the handler up in ROOT_URLCONF).

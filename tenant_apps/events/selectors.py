@@ -7,7 +7,7 @@ import uuid
 from django.db.models import QuerySet
 
 from tenant_apps.chatbots.models import Chatbot
-from tenant_apps.conversations.models import Participant
+from tenant_apps.conversations.models import ChatSession, Participant
 from tenant_apps.events.exceptions import NotFoundError
 from tenant_apps.events.models import (
     Broadcast,
@@ -89,3 +89,12 @@ def broadcast_get(*, chatbot: Chatbot, broadcast_id: int) -> Broadcast:
 
 def broadcast_recipients(*, broadcast: Broadcast, limit: int = 200) -> QuerySet[BroadcastRecipient]:
     return broadcast.recipients.select_related("participant").order_by("id")[:limit]
+
+
+def participant_chatbots(*, participant: Participant) -> QuerySet[Chatbot]:
+    """The chatbots the participant has talked to (what a message can be scheduled from)."""
+    return Chatbot.objects.filter(sessions__participant=participant).distinct().order_by("name")
+
+
+def participant_sessions(*, participant: Participant, limit: int = 20) -> QuerySet[ChatSession]:
+    return ChatSession.objects.filter(participant=participant).select_related("chatbot").order_by("-created_at")[:limit]
