@@ -24,6 +24,7 @@ urlpatterns = [
     path("chatbots/", include("tenant_apps.chatbots.urls")),
     path("chatbots/", include("tenant_apps.channels.urls")),
     path("", include("tenant_apps.conversations.urls")),
+    path("", include("tenant_apps.events.urls")),
 ]
 
 # allauth answers a rate-limited request with this view (it looks the handler up in ROOT_URLCONF).

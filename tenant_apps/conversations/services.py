@@ -18,7 +18,7 @@ from django.utils import timezone
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
-from tenant_apps.conversations import tags, tasks
+from tenant_apps.conversations import hooks, tags, tasks
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TurnStatus
 from tenant_apps.conversations.models import (
     ChatMessage,
@@ -71,8 +71,10 @@ def session_start(
     participant: Participant,
     platform: str,
     started_by: Any = None,
+    send_seed: bool = True,
 ) -> ChatSession:
-    """Open a session on ``version`` (None = the working copy). Sends the seed message unless consent is pending."""
+    """Open a session on ``version`` (None = the working copy). Sends the seed message unless consent is pending
+    or ``send_seed`` is False (a session opened to carry a bot-initiated message: ``events.outbound``)."""
     if chatbot.is_archived:
         raise InvalidStateError(code="session.chatbot_archived", message="This chatbot is archived.")
     config = bot_config(chatbot=chatbot, version=version)
@@ -86,9 +88,10 @@ def session_start(
         status=SessionStatus.PENDING_CONSENT if config.consent else SessionStatus.ACTIVE,
         started_by=started_by,
     )
-    if config.consent is None:
+    if config.consent is None and send_seed:
         _send_seed(session=session, config=config)
     logger.info("session.started", extra={"session": str(session.external_id), "platform": platform})
+    hooks.emit(hooks.Occurrence(hooks.ConversationEvent.SESSION_STARTED, session))
     return session
 
 
@@ -121,12 +124,15 @@ def session_consent_give(*, session: ChatSession) -> ChatSession:
 
 
 @transaction.atomic
-def session_end(*, session: ChatSession) -> ChatSession:
+def session_end(*, session: ChatSession, reason: hooks.EndReason = hooks.EndReason.MANUAL) -> ChatSession:
+    """End ``session`` (once: ending an ended session changes nothing and tells nobody). ``reason`` is who ended it,
+    for the "conversation ended" triggers."""
     if session.status != SessionStatus.ENDED:
         session.status = SessionStatus.ENDED
         session.ended_at = timezone.now()
         session.save(update_fields=["status", "ended_at"])
-        logger.info("session.ended", extra={"session": str(session.external_id)})
+        logger.info("session.ended", extra={"session": str(session.external_id), "reason": str(reason)})
+        hooks.emit(hooks.Occurrence(hooks.ConversationEvent.SESSION_ENDED, session, end_reason=reason))
     return session
 
 

@@ -37,6 +37,18 @@ CHAT_TURN_HARD_LIMIT = env_int("CHAT_TURN_HARD_LIMIT", 150)
 CHAT_TURN_LEASE_SECONDS = env_int("CHAT_TURN_LEASE_SECONDS", 15)
 CHAT_TURN_MAX_RECLAIMS = env_int("CHAT_TURN_MAX_RECLAIMS", 2)
 
+# How often beat ticks every team's scheduler (scheduled messages, timeout triggers): the latest a due item waits.
+EVENTS_TICK_SECONDS = env_int("EVENTS_TICK_SECONDS", 15)
+# Broadcast sends per second per platform (the platforms' own limits, with a margin); "default" for the rest.
+EVENTS_CHANNEL_RATES: dict[str, float] = {
+    "telegram": 25,
+    "whatsapp": 50,
+    "messenger": 50,
+    "slack": 1,
+    "sms": 10,
+    "default": 50,
+}
+
 CELERY_BEAT_SCHEDULE = {
     # No turn is dropped silently: turns whose enqueue or worker was lost are enqueued again.
     "turns-requeue-stuck": {
@@ -74,5 +86,10 @@ CELERY_BEAT_SCHEDULE = {
     "billing-spend-alerts": {
         "task": "shared_apps.billing.tasks.spend_alerts_task",
         "schedule": crontab(minute="*/5"),
+    },
+    # Scheduled messages and timeout triggers: one tick per active team (ADR 0140).
+    "events-tick": {
+        "task": "tenant_apps.events.tasks.events_tick_dispatch_task",
+        "schedule": float(EVENTS_TICK_SECONDS),
     },
 }

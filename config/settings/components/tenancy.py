@@ -36,6 +36,7 @@ TENANT_APPS = [
     "tenant_apps.pipelines",
     "tenant_apps.chatbots",
     "tenant_apps.conversations",
+    "tenant_apps.events",
     "tenant_apps.analytics",
     "tenant_apps.channels",
 ]
