@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from shared_apps.core.postgresql_backend.base import DatabaseWrapper
+from shared_apps.core.db_backend.base import DatabaseWrapper
 from tenants.models import Team
 
 
