@@ -60,6 +60,7 @@ PRODUCT_ENV = {
     "CACHE_KEY_PREFIX": "benchturns",
     "LOCAL_LLM": "0",
     "LOCAL_LLM_MODEL": "fake-model",
+    "RATE_LIMITS_ENABLED": "false",  # every visitor here comes from one address; abuse limits are not measured
 }
 MINIMAL_ENV = {**COMMON, "DJANGO_SETTINGS_MODULE": "bench.minimal.settings", "MINIMAL_REDIS": f"{REDIS}/15"}
 # As infra/dev/Procfile (one web process on a 2-core box that runs everything); without the control socket,
