@@ -60,6 +60,7 @@ PRODUCT_ENV = {
     "CACHE_KEY_PREFIX": "benchturns",
     "LOCAL_LLM": "0",
     "LOCAL_LLM_MODEL": "fake-model",
+    "RATE_LIMITS_ENABLED": "false",  # every visitor here comes from one address; abuse limits are not measured
 }
 MINIMAL_ENV = {**COMMON, "DJANGO_SETTINGS_MODULE": "bench.minimal.settings", "MINIMAL_REDIS": f"{REDIS}/15"}
 # As infra/dev/Procfile (one web process on a 2-core box that runs everything); without the control socket,
@@ -119,9 +120,10 @@ class Stack:
         if result.returncode:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
 
-    def start(self, name: str, *args: str) -> int:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> int:
         log = (ROOT / "var" / f"bench-turns-{name}.log").open("wb")
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        env = {**self.env, **(env or {})}
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         self.procs[name] = proc
         return proc.pid
 
@@ -341,10 +343,17 @@ def bench_product(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]
         if not ready:
             raise RuntimeError("setup_demo's chatbot is no longer public and published: make it so here")
         web = stack.start("web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
-        worker = stack.start(
-            "worker", *CELERY, "config", *CELERY_ARGS, "-Q", "chat,pipelines,maintenance",
-            "--concurrency", str(args.worker_concurrency),
-        )  # fmt: skip
+        if args.chat_pool == "gevent":  # as infra/dev/Procfile: turns on the gevent chat worker (ADR 0090)
+            worker = stack.start(
+                "worker", *CELERY, "config", *CELERY_ARGS, "-n", "chat@%h", "-Q", "chat", "-P", "gevent",
+                "--concurrency", "1000",
+            )  # fmt: skip
+            stack.start("worker-other", *CELERY, "config", *CELERY_ARGS, "-Q", "pipelines,maintenance", "-c", "1")
+        else:
+            worker = stack.start(
+                "worker", *CELERY, "config", *CELERY_ARGS, "-Q", "chat,pipelines,maintenance",
+                "--concurrency", str(args.worker_concurrency),
+            )  # fmt: skip
         host = f"demo.localhost:{port}"
         stack.wait_http(f"http://127.0.0.1:{port}/healthz", host)
         table = f'"{schema}".conversations_chatmessage'
@@ -527,6 +536,12 @@ def revision() -> str:
     return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
 
 
+def chat_worker(args: argparse.Namespace) -> str:
+    if args.chat_pool == "gevent":
+        return "Celery gevent pool (concurrency 1000, database pool 10)"
+    return f"Celery prefork concurrency {args.worker_concurrency}"
+
+
 def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal: tuple[list[Level], dict]) -> str:
     model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     machine = f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} CPUs"
@@ -535,12 +550,13 @@ def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal:
         "",
         f"{describe_pg(SERVER + '/postgres')}.",
         "",
-        f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, Celery "
-        f"prefork concurrency {args.worker_concurrency}; PostgreSQL 15, Redis and the load generator on the same "
-        f"machine; fake LLM (echo) in its own process. {args.duration:.0f} s per level after {args.warmup} warm-up "
-        f"turns. Product: public link as the page does it (the send waits for the reply; a pending bubble, if any, "
-        f"long-polls), a new session (page + greeting turn) every "
-        f"{args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled every 2 ms). Latencies in "
+        f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, product "
+        f"chat worker {chat_worker(args)}, minimal: Celery prefork concurrency {args.worker_concurrency}; "
+        f"PostgreSQL 15, Redis and the load generator on the same machine; fake LLM (echo) in its own process. "
+        f"{args.duration:.0f} s per level after {args.warmup} warm-up turns. Product: public link as the page "
+        "does it (the send waits for the reply; a pending bubble, if any, long-polls), a new session (page + "
+        f"greeting turn) every {args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled "
+        "every 2 ms). Latencies in "
         "ms; CPU = utime + stime from /proc (load generator and fake LLM not counted); queries counted in-process.",
         "",
         "| stack | turns/s | client p50 / p95 | server p50 / p95 | CPU ms/turn (web / worker / postgres / redis) "
@@ -593,6 +609,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="warm-up turns per level")
     parser.add_argument("--turns-per-session", type=int, default=10, help="product: new session every N turns")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork processes")
+    parser.add_argument(
+        "--chat-pool", choices=["gevent", "prefork"], default="gevent", help="product chat worker (Procfile: gevent)"
+    )
     parser.add_argument("--write", action="store_true", help="replace the section in bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--count", choices=["product", "minimal"], help=argparse.SUPPRESS)  # internal
