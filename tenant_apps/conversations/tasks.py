@@ -11,6 +11,7 @@ from django.conf import settings
 from config.celery import Queue, app
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.conversations import exports, turn_leases, turns
+from tenant_apps.conversations.turn_slots import TeamAtCapacityError, requeue_countdown
 from tenants.context import tenant_context
 from tenants.models import Team
 from tenants.resolver import team_for_schema
@@ -34,10 +35,18 @@ TURN_STORE_GRACE_SECONDS = 10
     soft_time_limit=settings.CHAT_TURN_SOFT_LIMIT + TURN_STORE_GRACE_SECONDS,
     time_limit=settings.CHAT_TURN_HARD_LIMIT,
 )
-def turn_process_task(self: Any, *, message_id: int) -> None:
+def turn_process_task(self: Any, *, message_id: int, queued: int = 0) -> None:
     """Answer one participant message (in the schema stamped on the task). Redeliveries never double-reply;
-    a passing provider failure is retried with backoff, and the last attempt answers with an apology."""
-    turns.turn_process(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+    a passing provider failure is retried with backoff, and the last attempt answers with an apology. A turn whose
+    team is at its in-flight cap goes back on the queue for a moment (``queued``: how often so far; ADR 0090 §8)."""
+    try:
+        turns.turn_process_in_slot(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+    except TeamAtCapacityError:
+        self.apply_async(
+            kwargs={"message_id": message_id, "queued": queued + 1},
+            countdown=requeue_countdown(queued),
+            retries=self.request.retries,  # waiting for a slot is not a failed attempt
+        )
 
 
 @app.task(name="tenant_apps.conversations.tasks.turns_requeue_dispatch_task", queue=Queue.MAINTENANCE)

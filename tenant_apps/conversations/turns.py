@@ -6,6 +6,10 @@ stores the reply, the trace, the message's turn status and the session's activit
 changed them. The reply is one-to-one with the message, so a redelivered task can never add a second reply. After
 the write the reply is handed to its channel (``delivery.deliver``). ADR 0003; the hot path's cost: ADR 0040.
 
+In the gevent chat worker the turn holds a pooled database connection only for its statements: the pipeline's
+ports hand it back before every model, HTTP or sandbox call (``pipelines.adapters``), and the turn hands it back
+after its store (ADR 0090).
+
 Nothing here enqueues a task (the task imports this module; ``ingress`` and ``services`` enqueue).
 """
 
@@ -14,8 +18,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,16 +28,20 @@ from django.db import DatabaseError, IntegrityError, InternalError, OperationalE
 from django.db.models import Q
 from django.utils import timezone
 
+from shared_apps.billing.enforcement import TurnAllowance, turn_allowance, turn_period
+from shared_apps.billing.enums import Refusal
+from shared_apps.billing.metering import UsageCounters, usage_writes
 from shared_apps.core import strict_json
-from shared_apps.core.db import connection
+from shared_apps.core.db import connection, connection_release
 from shared_apps.core.exceptions import RetryableProviderError
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
-from tenant_apps.conversations import delivery, turn_deadline, turn_leases, turn_sql
+from tenant_apps.conversations import delivery, turn_deadline, turn_leases, turn_slots, turn_sql
 from tenant_apps.conversations.enums import MessageRole, SessionStatus, TraceStatus, TurnStatus
 from tenant_apps.conversations.history import DbHistoryStore
 from tenant_apps.conversations.models import ChatMessage, ChatSession, ParticipantData, Trace
 from tenant_apps.conversations.tags import tags_add
 from tenant_apps.conversations.turn_effects import TurnEffectLog
+from tenant_apps.conversations.turn_stream import TurnPublisher
 from tenant_apps.pipelines import services as pipeline_services
 from tenant_apps.pipelines.adapters import run_context
 from tenant_apps.pipelines.engine.context import Attachment, ParticipantInfo, RunContext
@@ -79,11 +87,21 @@ def turn_process(*, message_id: int, final_attempt: bool = True) -> ChatMessage 
 
 
 def _turn_answer(message_id: int, *, final_attempt: bool, taken_over: bool, schema: str) -> ChatMessage | None:
-    message = turn_sql.turn_message(message_id)
+    publisher = TurnPublisher(schema=schema, message_id=message_id)
+    publisher.start()
+    team_id = connection.tenant.pk
+    period = turn_period(team_id=team_id)  # from the team's cached billing snapshot: no query
+    message = turn_sql.turn_message(message_id, team_id=team_id, period_start=period)
     if message is None:
         raise ChatMessage.DoesNotExist(message_id)
     session = message.session
     config = bot_config(chatbot=session.chatbot, version=session.version)
+    allowance = turn_allowance(team_id=team_id, chatbot_id=session.chatbot_id, usage=UsageCounters.of(message))
+    if not allowance.allowed:  # a plan limit or spend cap: the owner's message, no model call (ADR 0120)
+        reply = _refusal_store(message=message, session=session, config=config, allowance=allowance)
+        transaction.on_commit(lambda: _announce(reply, publisher))
+        connection_release()
+        return reply
     data_id: int | None = message.participant_data_id  # type: ignore[attr-defined]
     history = DbHistoryStore(session=session, before_message_id=message.pk)
     context = run_context(
@@ -95,6 +113,9 @@ def _turn_answer(message_id: int, *, final_attempt: bool, taken_over: bool, sche
             identifier=session.participant.identifier, name=session.participant.name, platform=session.platform
         ),
         history=history,
+        reply_stream=publisher,
+        on_wait=publisher.waiting,
+        model_override=(allowance.model.provider_id, allowance.model.model) if allowance.model else None,
     )
     started = time.perf_counter()
     context = replace(context, effects=TurnEffectLog(schema=schema, message_id=message_id))
@@ -105,6 +126,8 @@ def _turn_answer(message_id: int, *, final_attempt: bool, taken_over: bool, sche
         result = _run_pipeline(config=config, context=context)
     if not final_attempt and _worth_retrying(result):
         turn_sql.turn_release(message_id)
+        publisher.reset()
+        publisher.status("waiting", "The model provider is having trouble; trying again shortly.")
         assert result.error is not None
         raise RetryableProviderError(code="turn.retry_later", message=result.error.message)
     try:
@@ -116,6 +139,8 @@ def _turn_answer(message_id: int, *, final_attempt: bool, taken_over: bool, sche
             history=history,
             data_id=data_id,
             duration_ms=(time.perf_counter() - started) * 1000,
+            cancelled=publisher.cancelled,
+            billing=_Billing(team_id=team_id, period_start=period, note=allowance.reason),
         )
     except IntegrityError as exc:
         # Another delivery of this task answered first (its reply is the one), or the data broke a constraint.
@@ -134,8 +159,16 @@ def _turn_answer(message_id: int, *, final_attempt: bool, taken_over: bool, sche
         if stored is None:
             return ChatMessage.objects.filter(reply_to_id=message_id).first()
         reply = stored
-    transaction.on_commit(lambda: delivery.deliver(reply=reply))  # runs now: we are outside a transaction
+    transaction.on_commit(lambda: _announce(reply, publisher))  # runs now: we are outside a transaction
+    connection_release()  # the turn's statements are done (ADR 0090)
     return reply
+
+
+def turn_process_in_slot(*, message_id: int, final_attempt: bool = True) -> ChatMessage | None:
+    """``turn_process`` inside one of the team's in-flight slots (fair share between teams, ADR 0090 §8). Raises
+    ``turn_slots.TeamAtCapacityError`` when the team is at its cap: the task runs the turn again a little later."""
+    with turn_slots.team_slot(message_id):
+        return turn_process(message_id=message_id, final_attempt=final_attempt)
 
 
 def turns_requeue_stuck(*, enqueue: Callable[[int], object], limit: int = 500) -> int:
@@ -160,6 +193,12 @@ def turns_requeue_stuck(*, enqueue: Callable[[int], object], limit: int = 500) -
     if ids:
         logger.warning("turns.requeued", extra={"count": len(ids)})
     return len(ids)
+
+
+def _announce(reply: ChatMessage, publisher: TurnPublisher) -> None:
+    """The committed reply: ``done`` (with the stored text) to streaming clients, then the reply to its channel."""
+    publisher.done(reply_id=reply.pk, ok=not reply.metadata.get("error"), text=reply.content)
+    delivery.deliver(reply=reply)
 
 
 def _worth_retrying(result: RunResult) -> bool:
@@ -246,6 +285,48 @@ def _turn_store_failed(
     return reply
 
 
+@dataclass(frozen=True)
+class _Billing:
+    """Where the turn's usage goes: the team, its billing period, and why the turn's model was switched (if)."""
+
+    team_id: int
+    period_start: datetime
+    note: str = ""
+
+
+def _refusal_store(
+    *, message: ChatMessage, session: ChatSession, config: BotConfig, allowance: TurnAllowance
+) -> ChatMessage:
+    """A turn the team's plan or spend cap refused: the owner's limit message as the reply and the reason on the
+    trace, in one statement; no pipeline ran, so no usage."""
+    reply = ChatMessage(
+        session=session,
+        role=MessageRole.ASSISTANT,
+        content=allowance.message,
+        reply_to=message,
+        metadata={"billing": allowance.reason},
+    )
+    trace = Trace(
+        session=session,
+        message=message,
+        status=TraceStatus.ERROR,
+        error=f"{allowance.reason}: {Refusal(allowance.reason).label}",
+        version_number=config.version_number,
+    )
+    try:
+        turn_sql.turn_write(
+            reply=reply,
+            trace=trace,
+            message_id=message.pk,
+            turn_status=TurnStatus.DONE,
+            session_id=session.pk,
+            session={"last_activity_at": timezone.now()},
+        )
+    except IntegrityError:  # another delivery answered first
+        return ChatMessage.objects.get(reply_to_id=message.pk)
+    return reply
+
+
 def _turn_store(
     *,
     message: ChatMessage,
@@ -255,16 +336,21 @@ def _turn_store(
     history: DbHistoryStore,
     data_id: int | None,
     duration_ms: float,
+    billing: _Billing,
+    cancelled: bool = False,
 ) -> ChatMessage:
-    """Reply, trace, the message's turn status and the session's activity: one statement (all or nothing). State,
-    history and tags, when the turn changed any, are written with it in one transaction."""
+    """Reply, trace, the message's turn status, the session's activity and the team's usage: one statement (all
+    or nothing). State, history and tags, when the turn changed any, are written with it in one transaction."""
     ok = result.ok
+    metadata: dict[str, Any] = {"error": True} if not ok else {"cancelled": True} if cancelled else {}
+    if billing.note:
+        metadata["billing"] = billing.note  # a spend cap switched the turn to the owner's cheaper model
     reply = ChatMessage(
         session=session,
         role=MessageRole.ASSISTANT,
         content=result.output if ok else APOLOGY,
         reply_to=message,
-        metadata={"error": True} if not ok else {},
+        metadata=metadata,
     )
     usage = result.total_usage
     trace = Trace(
@@ -307,6 +393,17 @@ def _turn_store(
             turn_status=TurnStatus.DONE if ok else TurnStatus.FAILED,
             session_id=session.pk,
             session=session_fields,
+            # An AI message is a turn that succeeded; a failed turn's tokens still cost (ADR 0120).
+            usage=usage_writes(
+                team_id=billing.team_id,
+                chatbot_id=config.chatbot_id,
+                period_start=billing.period_start,
+                at=session_fields["last_activity_at"],
+                ai_messages=1 if ok else 0,
+                cost=trace.cost,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+            ),
         )
         if more:
             if result.participant_data_diff:

@@ -161,6 +161,26 @@ class ParticipantInfo:
     platform: str = ""
 
 
+class ReplyCancelled(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by ``ReplyStream.write``/``flush`` when the participant stopped the generation: the node ends the model
+    call and keeps the text streamed so far as its answer."""
+
+
+class ReplyStream(Protocol):
+    """Where the final reply's tokens go as the model produces them (ADR 0090 §4-5). The engine hands it to the
+    one LLM node whose every outgoing edge goes to the end node; the caller publishes, coalesces and stores.
+
+    ``write`` and ``flush`` raise ``ReplyCancelled`` when the participant stopped the generation."""
+
+    def write(self, text: str) -> None:
+        """More text of the reply (may be buffered)."""
+        ...
+
+    def flush(self) -> None:
+        """Send anything buffered: the node's stream ended."""
+        ...
+
+
 ModelResolver = Callable[[int, str], ChatModel]
 HttpRequester = Callable[..., SafeResponse]
 
@@ -210,6 +230,7 @@ class RunContext:
     count_tokens: Callable[[str, str], int] = layer_count_tokens
     now: Callable[[], datetime] = timezone.now
     limits: RunLimits = field(default_factory=RunLimits.from_settings)  # ADR 0060
+    reply_stream: ReplyStream | None = None  # the final reply's tokens, as they come (ADR 0090); None: no streaming
     effects: EffectLog = field(default_factory=NoEffectLog)  # ADR 0066
     deadline: float | None = None  # ``time.monotonic()`` after which no further node starts (the turn's time limit)
 

@@ -8,6 +8,8 @@ Semantics:
   inputs and runs once; its input is their outputs joined by a blank line (``node_inputs`` keeps each).
 * Validation guarantees the end node runs: every node leads to it and every router output is wired.
 * The first node that fails stops the run: the result names it and says why. No node exception escapes.
+* Streaming (ADR 0090 §5): an LLM node whose every outgoing edge goes to the end node produces the final reply, so
+  it gets the context's ``reply_stream`` while it runs (the first such node of a run; others answer whole).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tenant_apps.pipelines.nodes import NODE_TYPES, NodeType
 logger = logging.getLogger(__name__)
 
 JOIN_SEPARATOR = "\n\n"
+STREAMING_NODE_TYPES = frozenset({"llm"})  # node types that stream their answer when it is the final reply
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,8 +65,10 @@ class CompiledPipeline:
         position = {node_id: index for index, node_id in enumerate(order)}
         by_id = {node.id: node for node in spec.nodes}
         inputs: dict[str, list[tuple[int, str]]] = {node_id: [] for node_id in order}
+        targets: dict[str, set[str]] = {node_id: set() for node_id in order}
         for edge in spec.edges:
             inputs[edge.target].append((position[edge.source], edge.source_handle))
+            targets[edge.source].add(by_id[edge.target].type)
         steps = []
         for node_id in order:
             node_spec = by_id[node_id]
@@ -85,6 +90,11 @@ class CompiledPipeline:
         self.steps: tuple[_Step, ...] = tuple(steps)
         self.start = next(index for index, step in enumerate(steps) if step.type_name == "start")
         self.end = next(index for index, step in enumerate(steps) if step.type_name == "end")
+        self.streaming: frozenset[int] = frozenset(
+            index
+            for index, step in enumerate(steps)
+            if step.type_name in STREAMING_NODE_TYPES and targets[step.node_id] == {"end"}
+        )
 
     def run(self, ctx: RunContext) -> RunResult:
         started = perf_counter()
@@ -99,6 +109,7 @@ class CompiledPipeline:
         routes: list[str | None] = [None] * len(steps)
         trace: list[NodeTrace] = []
         path: list[str] = []
+        streamed = False
         for index, step in enumerate(steps):
             if index == self.start:
                 node_input = NodeInput(ctx.input_text, {})
@@ -120,6 +131,9 @@ class CompiledPipeline:
             failure: NodeFailure | None = None
             outcome: NodeOutcome | None = None
             extra: dict[str, Any] | None = None
+            streams = index in self.streaming and ctx.reply_stream is not None and not streamed
+            state.reply_stream = ctx.reply_stream if streams else None
+            streamed = streamed or streams
             try:
                 if ctx.deadline is not None and monotonic() > ctx.deadline:  # where nothing could interrupt the run
                     raise RunTimeLimitError()
