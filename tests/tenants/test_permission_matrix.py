@@ -128,6 +128,7 @@ def objects(team_a, make_member, settings, tmp_path):
             },
             {"session_id": chat["session"].external_id, "message_id": chat["message"].pk, "tag_id": chat["tag"].pk},
             {"session_id": chat["session"].external_id, "file_id": chat["file"].pk},
+            {"chatbot_id": chat["chatbot"].pk, "channel_id": chat["channel"].pk},
         ],
     }
 
@@ -157,7 +158,11 @@ def _chat_objects(tmp_path, owner):
     chat_file = ChatFile(session=session, name="notes.txt", content_type="text/plain", size=5)
     chat_file.file.save("notes.txt", ContentFile(b"notes"), save=True)
     (exports.export_dir() / "matrix.csv").write_text("session_id\n")
+    from tenant_apps.channels.services import channel_create
+
+    channel = channel_create(chatbot=chatbot, kind="widget", name="Matrix widget")
     return {
+        "channel": channel,
         "chatbot": chatbot,
         "form": form,
         "session": session,
