@@ -133,6 +133,7 @@ def objects(team_a, make_member, settings, tmp_path):
             {"chatbot_id": chat["chatbot"].pk, "trigger_id": events["trigger_id"]},
             {"chatbot_id": chat["chatbot"].pk, "broadcast_id": events["broadcast_id"]},
             {"participant_id": chat["session"].participant_id, "scheduled_id": events["scheduled_id"]},
+            {"chatbot_id": chat["chatbot"].pk, "channel_id": chat["channel"].pk},
         ],
     }
 
@@ -162,7 +163,11 @@ def _chat_objects(tmp_path, owner):
     chat_file = ChatFile(session=session, name="notes.txt", content_type="text/plain", size=5)
     chat_file.file.save("notes.txt", ContentFile(b"notes"), save=True)
     (exports.export_dir() / "matrix.csv").write_text("session_id\n")
+    from tenant_apps.channels.services import channel_create
+
+    channel = channel_create(chatbot=chatbot, kind="widget", name="Matrix widget")
     return {
+        "channel": channel,
         "chatbot": chatbot,
         "form": form,
         "session": session,
