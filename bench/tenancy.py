@@ -215,6 +215,74 @@ def bench_footprint(sample_schema: str) -> list[str]:
     return lines
 
 
+# --- moving one team --------------------------------------------------------------------------------------------
+
+_SEED_SQL = """
+INSERT INTO pipelines_pipeline (name, graph, edit_revision, is_frozen, created_at, updated_at)
+VALUES ('bench', '{}', 1, false, now(), now());
+INSERT INTO chatbots_chatbot (public_id, name, description, seed_message, participant_allowlist,
+    file_uploads_enabled, is_public, created_at, updated_at, pipeline_id)
+SELECT gen_random_uuid(), 'Bench bot', '', '', '[]', false, false, now(), now(), max(id) FROM pipelines_pipeline;
+INSERT INTO conversations_participant (public_id, platform, identifier, name, created_at)
+SELECT gen_random_uuid(), 'web', 'p' || g, '', now() FROM generate_series(1, 100) g;
+INSERT INTO conversations_chatsession (external_id, platform, status, state, created_at, last_activity_at,
+    chatbot_id, participant_id)
+SELECT gen_random_uuid(), 'web', 'active', '{}', now(), now(), (SELECT max(id) FROM chatbots_chatbot), p.id
+FROM conversations_participant p;
+INSERT INTO conversations_chatmessage (role, content, metadata, attachments, turn_status, hidden, created_at,
+    session_id)
+SELECT CASE WHEN g % 2 = 0 THEN 'user' ELSE 'assistant' END,
+       'Message ' || g || ': ' || repeat('lorem ipsum dolor sit amet ', 8), '{}', '[]', 'done', false, now(), s.id
+FROM conversations_chatsession s, generate_series(1, 100) g;
+"""
+
+
+def bench_move(tmp: Path) -> list[str]:
+    """export_team -> erase_team -> import_team of one team holding 10,000 messages."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tenants.models import Team
+
+    slug = f"move-{int(time.time())}"
+    create_teams(1, slug)
+    team = Team.objects.get(slug=f"{slug}-0")
+    connection.set_schema(team.schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute(_SEED_SQL)
+        cursor.execute("SELECT count(*) FROM conversations_chatmessage")
+        messages = cursor.fetchone()[0]
+    connection.set_schema_to_public()
+    archive = tmp / "team.tar"
+    quiet = open(os.devnull, "w")  # noqa: SIM115
+    start = time.perf_counter()
+    call_command("export_team", slug=team.slug, out=str(archive), stdout=quiet)
+    exported = time.perf_counter() - start
+    start = time.perf_counter()
+    call_command("erase_team", slug=team.slug, yes=True, stdout=quiet)
+    erased = time.perf_counter() - start
+    start = time.perf_counter()
+    call_command("import_team", str(archive), stdout=quiet)
+    imported = time.perf_counter() - start
+    team = Team.objects.get(slug=team.slug)
+    connection.set_schema(team.schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM conversations_chatmessage")
+        restored = cursor.fetchone()[0]
+    connection.set_schema_to_public()
+    return [
+        "",
+        f"Moving one team with {messages:,} messages (100 sessions) among the existing teams:",
+        "",
+        "| step | time | size |",
+        "|---|---:|---:|",
+        f"| `export_team` (pg_dump of the schema + public rows + files) | {exported:.2f} s | "
+        f"{archive.stat().st_size / 1e6:.2f} MB archive |",
+        f"| `erase_team` (drop, rows, files, Redis, proving scan) | {erased:.2f} s | |",
+        f"| `import_team` (restore into the same database) | {imported:.2f} s | {restored:,} messages back |",
+    ]
+
+
 # --- request resolution ---------------------------------------------------------------------------------------
 
 
@@ -312,7 +380,7 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=2, help="migrate_teams processes for the pending case")
     parser.add_argument("--reuse", action="store_true", help="use the existing database (and keep it)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--skip", default="", help="sections to skip: create,deploy,footprint,memory,http")
+    parser.add_argument("--skip", default="", help="sections to skip: create,deploy,footprint,memory,move,http")
     args = parser.parse_args()
     setup_env(args.db)
     skip = set(filter(None, args.skip.split(",")))
@@ -344,16 +412,25 @@ def main() -> None:
                     continue
                 if mark > have:
                     fill(mark - have + _fillers(), echo=lambda _: None)
+                from django.conf import settings
+
+                from tenants import provisioning
+
+                settings.TEAM_SPARE_SCHEMAS = 0
                 clone = create_teams(5, f"c{mark}x{int(time.time())}")
-                rows.append((team_count() - 5, ms(clone)))
+                settings.TEAM_SPARE_SCHEMAS = 5
+                provisioning.spares_refill(count=5)  # what the refill task does between signups
+                spare = create_teams(5, f"s{mark}x{int(time.time())}")
+                settings.TEAM_SPARE_SCHEMAS = 0
+                rows.append((team_count() - 10, ms(clone), ms(spare)))
             lines += [
                 "",
                 "Team creation through the real path (`team_create` + `team_provision`, clone; 5 each, median / p90):",
                 "",
-                "| existing teams | row + domain + schema |",
-                "|---:|---:|",
+                "| existing teams | clone at provisioning | spare schema renamed (ADR 0153) |",
+                "|---:|---:|---:|",
             ]
-            lines += [f"| {n:,} | {c} |" for n, c in rows]
+            lines += [f"| {n:,} | {c} | {sp} |" for n, c, sp in rows]
 
         if "deploy" not in skip:
             lines += bench_deploy(args.parallel)
@@ -364,6 +441,11 @@ def main() -> None:
             lines += bench_footprint(sample or "team_template")
         if "memory" not in skip:
             lines += bench_backend_memory([int(m) for m in args.rss_marks.split(",")], args.recycle)
+        if "move" not in skip:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="bench-move-") as tmp:
+                lines += bench_move(Path(tmp))
         if "http" not in skip:
             overhead = bench_request_overhead()
             plain = overhead["plain Django (no tenant middleware)"]
