@@ -82,7 +82,7 @@ def backend_memory(pid: int) -> tuple[float, float]:
     return fields["VmRSS"], fields["RssAnon"]
 
 
-def bench_backend_memory(marks: list[int], recycle: int) -> list[str]:
+def bench_backend_memory(marks: list[int], recycle: int, unrecycled_max: int | None = None) -> list[str]:
     """Serve "turns" for many distinct teams over one Django connection: per team, switch schema and read every
     table a turn reads or writes (the planner opens each table and all its indexes, as the turn's queries do), then
     end the "request" as Django does. Measured with recycling off and at ``recycle`` schemas."""
@@ -114,6 +114,8 @@ def bench_backend_memory(marks: list[int], recycle: int) -> list[str]:
         timings: list[float] = []
         served = 0
         for mark in marks:
+            if not policy and unrecycled_max is not None and mark > unrecycled_max:
+                break
             for schema in schemas[served:mark]:
                 start = time.perf_counter()
                 connection.set_schema(schema)
@@ -191,6 +193,11 @@ def bench_footprint(sample_schema: str) -> list[str]:
                 )
                 plans.append(cursor.fetchone()[0][0]["Planning Time"])
         connection.set_schema_to_public()
+    from tenants import provisioning
+
+    start = time.perf_counter()
+    provisioning._dump_template_ddl()
+    dump_seconds = time.perf_counter() - start
     names = {"r": "tables", "i": "indexes", "S": "sequences", "v": "views", "m": "matviews"}
     relations = sum(count for _, count, _ in kinds)
     files = sum(size for _, _, size in kinds)
@@ -211,6 +218,10 @@ def bench_footprint(sample_schema: str) -> list[str]:
         f"| pg_class rows | {pg_class_rows:,} |",
     ]
     lines += [f"| catalog `{name}` | {size / 1024**2:.0f} MB, {rows:,.0f} rows |" for name, size, rows in catalogs]
+    lines.append(
+        f"| `pg_dump --schema-only --schema=team_template` (once per process and migration set) | "
+        f"{dump_seconds:.2f} s |"
+    )
     lines.append(f"| planning time of a 2-table turn read (median of 50, warm) | {statistics.median(plans):.3f} ms |")
     return lines
 
@@ -376,7 +387,8 @@ def main() -> None:
     parser.add_argument("--db", default="bench_tenancy")
     parser.add_argument("--marks", default="0,100,1000", help="existing-team counts to time creation at")
     parser.add_argument("--rss-marks", default="1,100,1000", help="distinct teams served, backend memory")
-    parser.add_argument("--recycle", type=int, default=500, help="DB_RECYCLE_AFTER_SCHEMAS for the memory bench")
+    parser.add_argument("--rss-unrecycled-max", type=int, default=None, help="stop the no-recycling run here")
+    parser.add_argument("--recycle", type=int, default=50, help="DB_RECYCLE_AFTER_SCHEMAS for the memory bench")
     parser.add_argument("--parallel", type=int, default=2, help="migrate_teams processes for the pending case")
     parser.add_argument("--reuse", action="store_true", help="use the existing database (and keep it)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
@@ -440,7 +452,9 @@ def main() -> None:
             sample = Team.objects.teams().order_by("-pk").values_list("schema_name", flat=True).first()
             lines += bench_footprint(sample or "team_template")
         if "memory" not in skip:
-            lines += bench_backend_memory([int(m) for m in args.rss_marks.split(",")], args.recycle)
+            lines += bench_backend_memory(
+                [int(m) for m in args.rss_marks.split(",")], args.recycle, args.rss_unrecycled_max
+            )
         if "move" not in skip:
             import tempfile
 
