@@ -418,10 +418,11 @@ def main() -> None:
 
         if "create" not in skip:
             rows = []
-            for mark in sorted({int(m) for m in args.marks.split(",")}):
+            marks = sorted({int(m) for m in args.marks.split(",")})
+            if args.reuse:  # at the database's own count, then at any larger mark
+                marks = [team_count()] + [m for m in marks if m > team_count()]
+            for mark in marks:
                 have = team_count()
-                if mark < have and args.reuse:
-                    continue
                 if mark > have:
                     fill(mark - have + _fillers(), echo=lambda _: None)
                 from django.conf import settings
