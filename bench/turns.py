@@ -65,7 +65,6 @@ PRODUCT_ENV = {
     "CACHE_KEY_PREFIX": "benchturns",
     "LOCAL_LLM": "0",
     "LOCAL_LLM_MODEL": "fake-model",
-    "RATE_LIMITS_ENABLED": "false",  # every visitor here comes from one address; abuse limits are not measured
 }
 MINIMAL_ENV = {
     **COMMON,
