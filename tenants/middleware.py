@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.utils.module_loading import import_string
 
 from shared_apps.core.db import connection
-from tenants.access import API, OPEN, view_policy
+from tenants.access import API, CHANNEL, OPEN, view_policy
 from tenants.enums import TeamStatus
 from tenants.resolver import team_for_host
 from tenants.urls import apex_url
@@ -88,7 +88,7 @@ class TeamMemberMiddleware:
         if team is None or team.is_public:
             return None
         access, role = view_policy(view_func, request.method)
-        if access in (OPEN, API):
+        if access in (OPEN, API, CHANNEL):
             return None
         user = request.user
         if not user.is_authenticated:

@@ -191,7 +191,13 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         team=team, email="invitee@example.com", token_hash="0" * 64, invited_by=owner, expires_at=timezone.now()
     )
     key, _raw = api_key_create(name="probe", read_only=False, created_by=owner)
+    from tenant_apps.channels import services as channel_services
+
+    widget = channel_services.channel_create(chatbot=chatbot, kind="widget", name="probe widget")
+    custom = channel_services.channel_create(chatbot=chatbot, kind="custom_api", name="probe api")
+    events = _events_seeds(chatbot=chatbot, participant=participant, owner=owner)
     return {
+        **events,
         "chatbot_id": str(chatbot.pk),
         "number": str(version.number),
         "pipeline_id": str(chatbot.pipeline_id),
@@ -212,9 +218,36 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "export_id": str(TeamExport.objects.create(team=team, requested_by=owner).pk),
         "slug": team.slug,
         "token": "sample-token",
+        "task_id": str(received.message.pk),
+        "channel_id": str(widget.pk),
+        "channel_public_id": str(custom.public_id),
         "team_id": str(team.pk),
         "visit_id": "1",
         "model_id": str(LlmModel.objects.first().pk),
+    }
+
+
+def _events_seeds(*, chatbot, participant, owner) -> dict[str, str]:
+    from datetime import timedelta
+
+    from tenant_apps.events import scheduling
+    from tenant_apps.events.enums import Origin
+    from tenant_apps.events.services import broadcast_create, static_trigger_save
+
+    trigger = static_trigger_save(chatbot=chatbot, name="Probe", event="conversation_started", action="log", params={})
+    scheduled = scheduling.scheduled_message_create(
+        chatbot=chatbot,
+        participant=participant,
+        text="Probe",
+        first_run_at=timezone.now() + timedelta(days=1),
+        origin=Origin.BUILDER,
+    )
+    broadcast = broadcast_create(chatbot=chatbot, text="Probe", platforms=["web"], actor=owner)
+    return {
+        "trigger_id": str(trigger.pk),
+        "broadcast_id": str(broadcast.pk),
+        "participant_id": str(participant.pk),
+        "scheduled_id": str(scheduled.public_id),
     }
 
 

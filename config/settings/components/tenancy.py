@@ -36,7 +36,9 @@ TENANT_APPS = [
     "tenant_apps.pipelines",
     "tenant_apps.chatbots",
     "tenant_apps.conversations",
+    "tenant_apps.events",
     "tenant_apps.analytics",
+    "tenant_apps.channels",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -52,6 +54,9 @@ TENANT_LIMIT_SET_CALLS = True  # one SET search_path per connection switch, not 
 # bench/tenancy.py measures both; see docs/adr/0002-provisioning-by-clone.md.
 TEAM_PROVISIONING_METHOD = env_str("TEAM_PROVISIONING_METHOD", "clone")
 TEAM_TEMPLATE_SCHEMA = "team_template"
+# Spare schemas cloned ahead of signups (ADR 0153): provisioning renames one instead of replaying the DDL. A spare
+# is only taken if it was built for this code's migrations. 0 = clone at signup.
+TEAM_SPARE_SCHEMAS = env_int("TEAM_SPARE_SCHEMAS", 3)
 
 # Host -> team resolution is cached in-process; at most this often a worker asks Redis whether a team or
 # domain changed anywhere (a generation counter), so a suspension takes effect within this many seconds.

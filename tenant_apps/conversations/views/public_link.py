@@ -1,5 +1,9 @@
 """The public link of a chatbot marked public: anyone with it chats with the published version, without the trace
 panel. The browser's session cookie remembers which anonymous participant it is on each chatbot.
+
+Anonymous chat is rate limited per visitor (address) and per chatbot (ADR 0067): messages before they are stored,
+new sessions before they are started. Over a limit the answer is a 429 with ``Retry-After`` that says, in the page,
+when to try again.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from shared_apps.core.ratelimit import RateLimitStatus, client_ip, rate_limit_check, rate_limit_headers
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.chatbots.models import Chatbot
 from tenant_apps.conversations import ingress, selectors, services
@@ -55,10 +60,39 @@ def _public_base(public_id: uuid.UUID, session: ChatSession) -> str:
     return f"/c/{public_id}/s/{session.external_id}/"
 
 
+def _throttled(request: HttpRequest, public_id: uuid.UUID, what: str) -> RateLimitStatus | None:
+    """Count one ``what`` ("message" or "session") for this visitor and this chatbot; the refusal when either is over
+    its limit (``APP_RATE_LIMITS["public_chat.<what>.visitor|chatbot"]``), else None."""
+    visitor = rate_limit_check(scope=f"public_chat.{what}.visitor", ident=f"{public_id}:{client_ip(request)}")
+    if not visitor.allowed:
+        return visitor
+    chatbot = rate_limit_check(scope=f"public_chat.{what}.chatbot", ident=str(public_id))
+    return None if chatbot.allowed else chatbot
+
+
+def _wait_text(seconds: int) -> str:
+    return f"{seconds} seconds" if seconds < 120 else f"{(seconds + 59) // 60} minutes"
+
+
+def _refused(response: HttpResponse, status: RateLimitStatus) -> HttpResponse:
+    response.status_code = 429
+    for name, value in rate_limit_headers(status).items():
+        response[name] = value
+    return response
+
+
 @open_access
 def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Anyone with the link chats with the published version; the latest open session is resumed."""
     chatbot = _public_chatbot(public_id)
+    starts = request.GET.get("new") == "1" or _visitor_identifier(request, public_id) is None
+    if starts and (refused := _throttled(request, public_id, "session")) is not None:
+        page = render(
+            request,
+            "conversations/public_rate_limited.html",
+            {"chatbot": chatbot, "wait": _wait_text(refused.reset), "retry_after": refused.reset},
+        )
+        return _refused(page, refused)
     session, started = ingress.session_open(
         chatbot=chatbot,
         participant=ingress.participant_resolve(_visitor(request, chatbot)),
@@ -76,6 +110,12 @@ def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @require_POST
 def public_send_view(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID) -> HttpResponse:
     session = _public_session(request, public_id, session_id)
+    if (refused := _throttled(request, public_id, "message")) is not None:
+        error = f"You're sending messages faster than this chat can take them. Please wait {_wait_text(refused.reset)}"
+        response = render(request, "conversations/partials/_chat_error.html", {"error": f"{error} and try again."})
+        response["HX-Retarget"] = "#composer-state"
+        response["HX-Reswap"] = "innerHTML"
+        return _refused(response, refused)
     return chat.send(request, session, debug=False, chat_base=_public_base(public_id, session))
 
 

@@ -70,3 +70,68 @@ def test_public_visitor_downloads_only_their_own_files(team, public_bot, owner, 
 
     assert alice.get(f"{base}files/{file_id}/").status_code == 200
     assert mallory.get(f"{base}files/{file_id}/").status_code == 404
+
+
+def _session_of(visitor, public_bot):
+    visitor.get(f"/c/{public_bot.public_id}/")
+    return ChatSession.objects.filter(chatbot=public_bot, platform=Platform.PUBLIC_LINK).latest("id")
+
+
+def test_a_visitor_may_send_up_to_the_limit_then_gets_a_429_with_retry_after_and_a_message(
+    team, public_bot, client_for, rate_limits_on, settings
+):
+    settings.APP_RATE_LIMITS = {**settings.APP_RATE_LIMITS, "public_chat.message.visitor": "3/60"}
+    visitor = client_for(team)
+    session = _session_of(visitor, public_bot)
+    send = f"/c/{public_bot.public_id}/s/{session.external_id}/send/"
+
+    answers = [visitor.post(send, {"message": f"hi {n}"}) for n in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert refused["X-RateLimit-Limit"] == "3"
+    assert refused["X-RateLimit-Remaining"] == "0"
+    assert refused["HX-Retarget"] == "#composer-state"
+    assert b"Please wait" in refused.content
+    assert session.messages.count() == 3  # the refused message was not stored
+
+
+def test_the_chatbot_limit_counts_every_visitor_together(team, public_bot, client_for, rate_limits_on, settings):
+    settings.APP_RATE_LIMITS = {**settings.APP_RATE_LIMITS, "public_chat.message.chatbot": "2/60"}
+    sends = []
+    for _ in range(3):
+        visitor = client_for(team)
+        session = _session_of(visitor, public_bot)
+        sends.append(visitor.post(f"/c/{public_bot.public_id}/s/{session.external_id}/send/", {"message": "hi"}))
+
+    assert [s.status_code for s in sends] == [200, 200, 429]
+
+
+def test_new_anonymous_sessions_are_limited_per_visitor_with_a_friendly_page(
+    team, public_bot, client_for, rate_limits_on, settings
+):
+    settings.APP_RATE_LIMITS = {**settings.APP_RATE_LIMITS, "public_chat.session.visitor": "2/600"}
+    visitor = client_for(team)
+    link = f"/c/{public_bot.public_id}/"
+
+    first = visitor.get(link)  # first visit: a new session
+    resumed = visitor.get(link)  # the same session: not counted
+    second = visitor.get(link + "?new=1")
+    refused = visitor.get(link + "?new=1")
+    cookieless = client_for(team).get(link)  # a new browser from the same address is the same visitor
+
+    assert (first.status_code, resumed.status_code, second.status_code) == (302, 200, 302)
+    assert refused.status_code == cookieless.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 600
+    assert b"Please wait" in refused.content
+    assert ChatSession.objects.filter(chatbot=public_bot, platform=Platform.PUBLIC_LINK).count() == 2
+
+
+def test_new_anonymous_sessions_are_limited_per_chatbot(team, public_bot, client_for, rate_limits_on, settings):
+    settings.APP_RATE_LIMITS = {**settings.APP_RATE_LIMITS, "public_chat.session.chatbot": "1/600"}
+
+    first = client_for(team).get(f"/c/{public_bot.public_id}/")
+    second = client_for(team).get(f"/c/{public_bot.public_id}/", REMOTE_ADDR="10.9.9.9")
+
+    assert (first.status_code, second.status_code) == (302, 429)
