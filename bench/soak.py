@@ -69,8 +69,9 @@ def grow_to(total: int) -> None:
         )
         cursor.execute(
             """
-            INSERT INTO accounts_user (password, is_superuser, email, name, is_staff, is_active, date_joined)
-            SELECT '!', false, 'bench' || i || '@example.com', 'Bench ' || i, false, true, now()
+            INSERT INTO accounts_user (password, is_superuser, email, name, first_name, last_name, is_staff, is_active,
+                                       date_joined)
+            SELECT '!', false, 'bench' || i || '@example.com', 'Bench ' || i, '', '', false, true, now()
             FROM generate_series(%s, %s) AS i
             """,
             [start, end],

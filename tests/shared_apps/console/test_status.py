@@ -16,11 +16,11 @@ from tests.conftest import TeamClient
 def _clean():
     status._cache.clear()
     redis = get_redis()
-    keys = list(redis.scan_iter(match="*outcomes:delivery:*")) + [heartbeats.workers_key()]
+    keys = [*list(redis.scan_iter(match="*outcomes:delivery:*")), heartbeats.workers_key()]
     redis.delete(*keys)
     yield
     status._cache.clear()
-    redis.delete(*(list(redis.scan_iter(match="*outcomes:delivery:*")) + [heartbeats.workers_key()]))
+    redis.delete(*([*list(redis.scan_iter(match="*outcomes:delivery:*")), heartbeats.workers_key()]))
 
 
 def _components(client) -> dict[str, str]:
