@@ -60,9 +60,9 @@ def grow_to(total: int) -> None:
             INSERT INTO tenants_team (schema_name, name, slug, status, plan_code, provisioning_error, storage_bytes,
                                       created_at, updated_at, provisioned_at)
             SELECT 't_bench_' || i, 'Bench team ' || i, 'bench-' || i,
-                   CASE WHEN i % 50 = 0 THEN 'suspended' ELSE 'active' END,
-                   (ARRAY['free', 'pro', 'business'])[1 + i % 3], '', 0,
-                   now() - (i % 120) * interval '1 day', now(), now() - (i % 120) * interval '1 day'
+                   CASE WHEN i %% 50 = 0 THEN 'suspended' ELSE 'active' END,
+                   (ARRAY['free', 'pro', 'business'])[1 + i %% 3], '', 0,
+                   now() - (i %% 120) * interval '1 day', now(), now() - (i %% 120) * interval '1 day'
             FROM generate_series(%s, %s) AS i
             """,
             [start, end],
@@ -89,7 +89,7 @@ def grow_to(total: int) -> None:
             """
             INSERT INTO billing_usageday (team_id, day, ai_messages, model_cost, input_tokens, output_tokens,
                                           reported_messages, reported_cost)
-            SELECT t.id, current_date - d, (t.id * 7 + d * 13) % 400, 0, 0, 0, 0, 0
+            SELECT t.id, current_date - d, (t.id * 7 + d * 13) %% 400, 0, 0, 0, 0, 0
             FROM tenants_team t, generate_series(0, 29) AS d
             WHERE t.slug LIKE 'bench-%%' AND substr(t.slug, 7)::int BETWEEN %s AND %s
             """,
@@ -98,7 +98,7 @@ def grow_to(total: int) -> None:
         cursor.execute(
             """
             INSERT INTO console_teamrollup (team_id, chatbots, sessions, last_activity_at, refreshed_at)
-            SELECT t.id, t.id % 9, t.id % 500, now() - (t.id % 1000) * interval '1 minute', now()
+            SELECT t.id, t.id %% 9, t.id %% 500, now() - (t.id %% 1000) * interval '1 minute', now()
             FROM tenants_team t
             WHERE t.slug LIKE 'bench-%%' AND substr(t.slug, 7)::int BETWEEN %s AND %s
             """,
