@@ -63,7 +63,7 @@ def grow_to(total: int) -> None:
                    CASE WHEN i %% 50 = 0 THEN 'suspended' ELSE 'active' END,
                    (ARRAY['free', 'pro', 'business'])[1 + i %% 3], '', 0,
                    now() - (i %% 120) * interval '1 day', now(), now() - (i %% 120) * interval '1 day'
-            FROM generate_series(%s, %s) AS i
+            FROM generate_series(%s::int, %s::int) AS i
             """,
             [start, end],
         )
@@ -72,7 +72,7 @@ def grow_to(total: int) -> None:
             INSERT INTO accounts_user (password, is_superuser, email, name, first_name, last_name, is_staff, is_active,
                                        date_joined)
             SELECT '!', false, 'bench' || i || '@example.com', 'Bench ' || i, '', '', false, true, now()
-            FROM generate_series(%s, %s) AS i
+            FROM generate_series(%s::int, %s::int) AS i
             """,
             [start, end],
         )
@@ -81,7 +81,7 @@ def grow_to(total: int) -> None:
             INSERT INTO tenants_membership (user_id, team_id, role, created_at, updated_at)
             SELECT u.id, t.id, 'owner', now(), now()
             FROM tenants_team t JOIN accounts_user u ON u.email = 'bench' || substr(t.slug, 7) || '@example.com'
-            WHERE t.slug LIKE 'bench-%%' AND substr(t.slug, 7)::int BETWEEN %s AND %s
+            WHERE t.slug LIKE 'bench-%%' AND substr(t.slug, 7)::int BETWEEN %s::int AND %s::int
             """,
             [start, end],
         )
@@ -91,7 +91,7 @@ def grow_to(total: int) -> None:
                                           reported_messages, reported_cost)
             SELECT t.id, current_date - d, (t.id * 7 + d * 13) %% 400, 0, 0, 0, 0, 0
             FROM tenants_team t, generate_series(0, 29) AS d
-            WHERE t.slug LIKE 'bench-%%' AND substr(t.slug, 7)::int BETWEEN %s AND %s
+            WHERE t.slug LIKE 'bench-%%' AND substr(t.slug, 7)::int BETWEEN %s::int AND %s::int
             """,
             [start, end],
         )
@@ -100,7 +100,7 @@ def grow_to(total: int) -> None:
             INSERT INTO console_teamrollup (team_id, chatbots, sessions, last_activity_at, refreshed_at)
             SELECT t.id, t.id %% 9, t.id %% 500, now() - (t.id %% 1000) * interval '1 minute', now()
             FROM tenants_team t
-            WHERE t.slug LIKE 'bench-%%' AND substr(t.slug, 7)::int BETWEEN %s AND %s
+            WHERE t.slug LIKE 'bench-%%' AND substr(t.slug, 7)::int BETWEEN %s::int AND %s::int
             """,
             [start, end],
         )
