@@ -4,16 +4,18 @@ panel. The browser's session cookie remembers which anonymous participant it is 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from shared_apps.core.exceptions import ApplicationError
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.chatbots.models import Chatbot
 from tenant_apps.conversations import ingress, selectors, services
-from tenant_apps.conversations.enums import Platform
+from tenant_apps.conversations.enums import Platform, SessionStatus
 from tenant_apps.conversations.models import ChatSession
 from tenant_apps.conversations.views import chat
 from tenant_apps.conversations.views.chat import or_404
@@ -57,19 +59,65 @@ def _public_base(public_id: uuid.UUID, session: ChatSession) -> str:
 
 @open_access
 def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Anyone with the link chats with the published version; the latest open session is resumed."""
+    """Anyone with the link chats with the published version; the visitor's latest open session is resumed. Opening
+    the page creates nothing (link previews and crawlers cost no session, participant or model call): the first
+    message starts the session (``public_start_send_view``), ``?new=1`` makes it a new one."""
     chatbot = _public_chatbot(public_id)
-    session, started = ingress.session_open(
-        chatbot=chatbot,
-        participant=ingress.participant_resolve(_visitor(request, chatbot)),
-        platform=Platform.PUBLIC_LINK,
-        version=chatbot.published_version,
-        resume=request.GET.get("new") != "1",
-    )
-    if started:
-        return redirect("conversations:public_chat", public_id=public_id)
-    context = chat.chat_context(session, debug=False, chat_base=_public_base(public_id, session))
-    return render(request, "conversations/public_chat.html", context)
+    identifier = _visitor_identifier(request, public_id)
+    new = request.GET.get("new") == "1"
+    session = None
+    if identifier is not None and not new:
+        session = selectors.public_session_latest(chatbot=chatbot, identifier=identifier)
+    if session is not None:
+        context = chat.chat_context(session, debug=False, chat_base=_public_base(public_id, session))
+        return render(request, "conversations/public_chat.html", context)
+    return render(request, "conversations/public_chat.html", chat.chat_context_unstarted(chatbot, new_session=new))
+
+
+@open_access
+@require_POST
+def public_start_send_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The first message of a visit: start (or, unless ``?new=1``, resume) the visitor's session, then send. The
+    page learns the session's address from the ``chat-session`` event and sends there from then on."""
+    chatbot = _public_chatbot(public_id)
+    try:
+        session, started = ingress.session_open(
+            chatbot=chatbot,
+            participant=ingress.participant_resolve(_visitor(request, chatbot)),
+            platform=Platform.PUBLIC_LINK,
+            version=chatbot.published_version,
+            resume=request.GET.get("new") != "1",
+        )
+    except ApplicationError as exc:
+        return chat.error_answer(request, exc)
+    if session.status == SessionStatus.PENDING_CONSENT:  # consent comes first: the page shows its form
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = f"/c/{public_id}/"
+        return response
+    base = _public_base(public_id, session)
+    before = selectors.chat_transcript(session=session, with_traces=False) if started else None
+    response = chat.send(request, session, debug=False, chat_base=base, before=before)
+    response["HX-Trigger"] = json.dumps({"chat-session": {"base": base}})
+    return response
+
+
+@open_access
+@require_POST
+def public_start_consent_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """ "I agree" before the first message: start the visitor's session with consent given."""
+    chatbot = _public_chatbot(public_id)
+    try:
+        session, _ = ingress.session_open(
+            chatbot=chatbot,
+            participant=ingress.participant_resolve(_visitor(request, chatbot)),
+            platform=Platform.PUBLIC_LINK,
+            version=chatbot.published_version,
+            resume=request.GET.get("new") != "1",
+        )
+    except ApplicationError as exc:
+        raise Http404(exc.message) from exc
+    services.session_consent_give(session=session)
+    return redirect("conversations:public_chat", public_id=public_id)
 
 
 @open_access
