@@ -5,6 +5,15 @@ import Alpine from "alpinejs";
 window.htmx = htmx;
 window.Alpine = Alpine;
 
+// A 429 carries a message for the page (e.g. the public chat's "please wait"): swap it in like a success.
+htmx.config.responseHandling = [
+  { code: "204", swap: false },
+  { code: "[23]..", swap: true },
+  { code: "429", swap: true, error: false },
+  { code: "[45]..", swap: false, error: true },
+  { code: "...", swap: false },
+];
+
 Alpine.store("theme", {
   name: document.documentElement.getAttribute("data-theme") || "light",
   toggle() {

@@ -122,14 +122,10 @@ def send(
 
 
 def stream_url(request: HttpRequest, message_id: int) -> str:
-    """Where the page streams the reply to ``message_id`` from: a signed token for this team's host, on the stream
-    server (the page's own origin, or its host at ``CHAT_STREAM_PORT`` in development)."""
-    host = request.get_host().rsplit(":", 1)[0]
-    grant = streams.StreamGrant(schema=connection.schema_name, message_id=message_id, host=host)
-    path = f"/stream/turn/{streams.grant_sign(grant)}/"
-    if settings.CHAT_STREAM_PORT:
-        return f"{request.scheme}://{host}:{settings.CHAT_STREAM_PORT}{path}"
-    return path
+    """Where the page streams the reply to ``message_id`` from (``streams.stream_url``)."""
+    return streams.stream_url(
+        scheme=request.scheme or "http", host=request.get_host(), schema=connection.schema_name, message_id=message_id
+    )
 
 
 def _wait_seconds(request: HttpRequest) -> float:

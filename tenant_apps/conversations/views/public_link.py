@@ -1,5 +1,9 @@
 """The public link of a chatbot marked public: anyone with it chats with the published version, without the trace
 panel. The browser's session cookie remembers which anonymous participant it is on each chatbot.
+
+Anonymous chat is rate limited per visitor (address) and per chatbot (ADR 0067): messages before they are stored,
+new sessions before they are started. Over a limit the answer is a 429 with ``Retry-After`` that says, in the page,
+when to try again.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ApplicationError
+from shared_apps.core.ratelimit import RateLimitStatus, client_ip, rate_limit_check, rate_limit_headers
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.chatbots.models import Chatbot
 from tenant_apps.conversations import ingress, selectors, services
@@ -57,6 +62,42 @@ def _public_base(public_id: uuid.UUID, session: ChatSession) -> str:
     return f"/c/{public_id}/s/{session.external_id}/"
 
 
+def _throttled(request: HttpRequest, public_id: uuid.UUID, what: str) -> RateLimitStatus | None:
+    """Count one ``what`` ("message" or "session") for this visitor and this chatbot; the refusal when either is over
+    its limit (``APP_RATE_LIMITS["public_chat.<what>.visitor|chatbot"]``), else None."""
+    visitor = rate_limit_check(scope=f"public_chat.{what}.visitor", ident=f"{public_id}:{client_ip(request)}")
+    if not visitor.allowed:
+        return visitor
+    chatbot = rate_limit_check(scope=f"public_chat.{what}.chatbot", ident=str(public_id))
+    return None if chatbot.allowed else chatbot
+
+
+def _message_refused(request: HttpRequest, refused: RateLimitStatus) -> HttpResponse:
+    error = f"You're sending messages faster than this chat can take them. Please wait {_wait_text(refused.reset)}"
+    return _refused(
+        chat.error_answer(request, ApplicationError(code="chat.rate_limited", message=error + " and try again.")),
+        refused,
+    )
+
+
+def _session_throttled(request: HttpRequest, public_id: uuid.UUID) -> RateLimitStatus | None:
+    """A new session is counted when this request would start one (first contact, or ``?new=1``)."""
+    if request.GET.get("new") == "1" or _visitor_identifier(request, public_id) is None:
+        return _throttled(request, public_id, "session")
+    return None
+
+
+def _wait_text(seconds: int) -> str:
+    return f"{seconds} seconds" if seconds < 120 else f"{(seconds + 59) // 60} minutes"
+
+
+def _refused(response: HttpResponse, status: RateLimitStatus) -> HttpResponse:
+    response.status_code = 429
+    for name, value in rate_limit_headers(status).items():
+        response[name] = value
+    return response
+
+
 @open_access
 def public_chat_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Anyone with the link chats with the published version; the visitor's latest open session is resumed. Opening
@@ -80,6 +121,9 @@ def public_start_send_view(request: HttpRequest, public_id: uuid.UUID) -> HttpRe
     """The first message of a visit: start (or, unless ``?new=1``, resume) the visitor's session, then send. The
     page learns the session's address from the ``chat-session`` event and sends there from then on."""
     chatbot = _public_chatbot(public_id)
+    if (refused := _session_throttled(request, public_id)) is not None:
+        error = f"Too many new conversations from here. Please wait {_wait_text(refused.reset)} and try again."
+        return _refused(chat.error_answer(request, ApplicationError(code="chat.rate_limited", message=error)), refused)
     try:
         session, started = ingress.session_open(
             chatbot=chatbot,
@@ -90,6 +134,8 @@ def public_start_send_view(request: HttpRequest, public_id: uuid.UUID) -> HttpRe
         )
     except ApplicationError as exc:
         return chat.error_answer(request, exc)
+    if (refused := _throttled(request, public_id, "message")) is not None:
+        return _message_refused(request, refused)
     if session.status == SessionStatus.PENDING_CONSENT:  # consent comes first: the page shows its form
         response = HttpResponse(status=204)
         response["HX-Redirect"] = f"/c/{public_id}/"
@@ -106,6 +152,13 @@ def public_start_send_view(request: HttpRequest, public_id: uuid.UUID) -> HttpRe
 def public_start_consent_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """ "I agree" before the first message: start the visitor's session with consent given."""
     chatbot = _public_chatbot(public_id)
+    if (refused := _session_throttled(request, public_id)) is not None:
+        page = render(
+            request,
+            "conversations/public_rate_limited.html",
+            {"chatbot": chatbot, "wait": _wait_text(refused.reset), "retry_after": refused.reset},
+        )
+        return _refused(page, refused)
     try:
         session, _ = ingress.session_open(
             chatbot=chatbot,
@@ -124,6 +177,8 @@ def public_start_consent_view(request: HttpRequest, public_id: uuid.UUID) -> Htt
 @require_POST
 def public_send_view(request: HttpRequest, public_id: uuid.UUID, session_id: uuid.UUID) -> HttpResponse:
     session = _public_session(request, public_id, session_id)
+    if (refused := _throttled(request, public_id, "message")) is not None:
+        return _message_refused(request, refused)
     return chat.send(request, session, debug=False, chat_base=_public_base(public_id, session))
 
 

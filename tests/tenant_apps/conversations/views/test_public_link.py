@@ -158,3 +158,76 @@ def test_without_streaming_the_send_still_waits_for_the_reply(team, public_bot, 
     assert b"data-stream=" not in sent.content
     assert b'id="pending-' in sent.content
     assert b"stream=1" not in page.content
+
+
+def _session_of(visitor, public_bot):
+    """The visitor's session, started by their first message (which counts against the message limits)."""
+    public_first_send(visitor, public_bot.public_id, "first")
+    return ChatSession.objects.filter(chatbot=public_bot, platform=Platform.PUBLIC_LINK).latest("id")
+
+
+def test_a_visitor_may_send_up_to_the_limit_then_gets_a_429_with_retry_after_and_a_message(
+    team, public_bot, client_for, rate_limits_on, settings
+):
+    settings.APP_RATE_LIMITS = {**settings.APP_RATE_LIMITS, "public_chat.message.visitor": "3/60"}
+    visitor = client_for(team)
+    session = _session_of(visitor, public_bot)
+    send = f"/c/{public_bot.public_id}/s/{session.external_id}/send/"
+
+    answers = [visitor.post(send, {"message": f"hi {n}"}) for n in range(3)]  # the first message was the 1st
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    refused = answers[-1]
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert refused["X-RateLimit-Limit"] == "3"
+    assert refused["X-RateLimit-Remaining"] == "0"
+    assert refused["HX-Retarget"] == "#composer-state"
+    assert b"Please wait" in refused.content
+    assert session.messages.count() == 3  # the refused message was not stored
+
+
+def test_the_chatbot_limit_counts_every_visitor_together(team, public_bot, client_for, rate_limits_on, settings):
+    settings.APP_RATE_LIMITS = {
+        **settings.APP_RATE_LIMITS,
+        "public_chat.message.chatbot": "3/60",
+    }  # first messages count too
+    sends = []
+    for _ in range(2):
+        visitor = client_for(team)
+        session = _session_of(visitor, public_bot)
+        sends.append(visitor.post(f"/c/{public_bot.public_id}/s/{session.external_id}/send/", {"message": "hi"}))
+
+    assert [s.status_code for s in sends] == [200, 429]
+
+
+def test_new_anonymous_sessions_are_limited_per_visitor_with_a_friendly_page(
+    team, public_bot, client_for, rate_limits_on, settings
+):
+    settings.APP_RATE_LIMITS = {**settings.APP_RATE_LIMITS, "public_chat.session.visitor": "2/600"}
+    visitor = client_for(team)
+    link = f"/c/{public_bot.public_id}/"
+
+    pages = [visitor.get(link), visitor.get(link + "?new=1")]  # opening the link starts (and counts) nothing
+    first = visitor.post(link + "send/", {"message": "one"})  # first message: a new session
+    resumed = visitor.post(link + "send/", {"message": "two"})  # the same session: not counted
+    second = visitor.post(link + "send/?new=1", {"message": "three"})
+    refused = visitor.post(link + "send/?new=1", {"message": "four"})
+    cookieless = client_for(team).post(link + "send/", {"message": "five"})  # same address: the same visitor
+
+    assert [page.status_code for page in pages] == [200, 200]
+    assert (first.status_code, resumed.status_code, second.status_code) == (200, 200, 200)
+    assert refused.status_code == cookieless.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 600
+    assert b"Please wait" in refused.content
+    assert refused["HX-Retarget"] == "#composer-state"  # the text stays in the box
+    assert ChatSession.objects.filter(chatbot=public_bot, platform=Platform.PUBLIC_LINK).count() == 2
+
+
+def test_new_anonymous_sessions_are_limited_per_chatbot(team, public_bot, client_for, rate_limits_on, settings):
+    settings.APP_RATE_LIMITS = {**settings.APP_RATE_LIMITS, "public_chat.session.chatbot": "1/600"}
+
+    first = client_for(team).post(f"/c/{public_bot.public_id}/send/", {"message": "hi"})
+    second = client_for(team).post(f"/c/{public_bot.public_id}/send/", {"message": "hi"}, REMOTE_ADDR="10.9.9.9")
+    consent = client_for(team).post(f"/c/{public_bot.public_id}/consent/", REMOTE_ADDR="10.9.9.8")
+
+    assert (first.status_code, second.status_code, consent.status_code) == (200, 429, 429)
