@@ -13,7 +13,7 @@ from django.utils import timezone
 from shared_apps.core.exceptions import NotFoundError
 from shared_apps.core.prepared import as_uuid
 from tenant_apps.conversations import turn_sql
-from tenant_apps.conversations.enums import MessageRole, SessionStatus
+from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, SessionExport, Tag, Trace
 
 
@@ -180,6 +180,22 @@ def session_latest_open(*, chatbot_id: int, participant_id: int, platform: str) 
     return (
         ChatSession.objects.filter(chatbot_id=chatbot_id, participant_id=participant_id, platform=platform)
         .exclude(status=SessionStatus.ENDED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def public_session_latest(*, chatbot: Any, identifier: str) -> ChatSession | None:
+    """The public-link visitor ``identifier``'s newest open session on ``chatbot`` (None: nothing is created)."""
+    return (
+        ChatSession.objects.filter(
+            chatbot=chatbot,
+            platform=Platform.PUBLIC_LINK,
+            participant__platform=Platform.PUBLIC_LINK,
+            participant__identifier=identifier,
+        )
+        .exclude(status=SessionStatus.ENDED)
+        .select_related("chatbot", "version", "participant")
         .order_by("-created_at")
         .first()
     )
