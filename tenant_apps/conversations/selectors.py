@@ -14,7 +14,16 @@ from shared_apps.core.exceptions import NotFoundError
 from shared_apps.core.prepared import as_uuid
 from tenant_apps.conversations import turn_sql
 from tenant_apps.conversations.enums import MessageRole, SessionStatus
-from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, SessionExport, Tag, Trace
+from tenant_apps.conversations.models import (
+    ChatMessage,
+    ChatSession,
+    MessageComment,
+    Participant,
+    ParticipantData,
+    SessionExport,
+    Tag,
+    Trace,
+)
 
 
 @dataclass(frozen=True)
@@ -198,3 +207,26 @@ def message_by_external_id(*, chatbot_id: int, participant_id: int, external_id:
         )
         .first()
     )
+
+
+def participant_list(*, platform: str = "", identifier: str = "") -> QuerySet[Participant]:
+    qs = Participant.objects.all()  # no team filter: the schema is the team
+    if platform:
+        qs = qs.filter(platform=platform)
+    if identifier:
+        qs = qs.filter(identifier__icontains=identifier)
+    return qs.order_by("-created_at", "-id")
+
+
+def participant_get(*, participant_id: int) -> Participant:
+    participant = Participant.objects.filter(pk=participant_id).first()
+    if participant is None:
+        raise NotFoundError(code="participant.not_found", message="No such participant.")
+    return participant
+
+
+def participant_data_list(*, participant: Participant, chatbot_id: int | None = None) -> QuerySet[ParticipantData]:
+    qs = ParticipantData.objects.filter(participant=participant)
+    if chatbot_id is not None:
+        qs = qs.filter(chatbot_id=chatbot_id)
+    return qs.order_by("chatbot_id")
