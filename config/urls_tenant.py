@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/billing/", include("shared_apps.billing.urls")),
     path("api/v1/", include("tenant_apps.api.urls_api")),
     path("api/openai/", include("tenant_apps.api.urls_openai")),
+    path("api/schema/", include("tenant_apps.api.urls_schema")),
     path("healthz", tenant_views.health_view, name="health"),
     path("providers/", include("tenant_apps.providers.urls")),
     path("", include("tenant_apps.pipelines.urls")),

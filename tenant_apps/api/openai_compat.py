@@ -28,6 +28,7 @@ from typing import Any
 import redis
 from django.http import StreamingHttpResponse
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -174,8 +175,26 @@ def parse_request(data: Any) -> tuple[str, list[tuple[str, str]], dict[str, Any]
     return turns[-1][1], turns[:-1], options
 
 
+class _MessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["system", "developer", "user", "assistant"])
+    content = serializers.JSONField(help_text="A string, or a list of {type: text, text} parts.")
+
+
+class _StreamOptionsSerializer(serializers.Serializer):
+    include_usage = serializers.BooleanField(required=False)
+
+
 class ChatCompletionsApi(OpenAIApiView):
     """``POST /api/openai/<chatbot_id>[/v<n>]/chat/completions``."""
+
+    class InputSerializer(serializers.Serializer):
+        """For the schema only: the body is read by ``parse_request`` (OpenAI's own error wording)."""
+
+        model = serializers.CharField(required=False, help_text="Ignored: the chatbot is the model.")
+        messages = _MessageSerializer(many=True)
+        stream = serializers.BooleanField(required=False)
+        stream_options = _StreamOptionsSerializer(required=False)
+        user = serializers.CharField(required=False, max_length=255)
 
     def post(self, request: Request, chatbot_id: int, number: int | None = None) -> Any:
         chatbot = chatbot_selectors.chatbot_get(chatbot_id=chatbot_id)
