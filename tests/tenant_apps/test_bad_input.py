@@ -203,6 +203,7 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "pipeline_id": str(chatbot.pipeline_id),
         "public_id": str(chatbot.public_id),
         "session_id": str(session.external_id),
+        "participant_id": str(session.participant_id),
         "message_id": str(reply.reply_to_id),
         "trace_id": str(reply.reply_to.trace.pk),
         "file_id": str(chat_file.pk),
