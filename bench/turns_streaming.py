@@ -383,8 +383,9 @@ async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
         ((schema,),) = psql("SELECT schema_name FROM tenants_team WHERE slug = 'demo'", DB)
         ((public_id,),) = psql(f'SELECT public_id FROM "{schema}".chatbots_chatbot WHERE is_public', DB)
         web = stack.start(
-            "web", *GUNICORN, "--worker-connections", "4000", "config.wsgi", "--bind", f"127.0.0.1:{port}"
-        )
+            "web", *GUNICORN, "--worker-connections", "4000", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+            env={"DB_POOL_MAX_SIZE": str(args.web_pool)} if args.web_pool else None,
+        )  # fmt: skip
         per_worker = max(1, args.chat_concurrency // args.chat_workers)
         commands = [
             [*CELERY, "config", *CELERY_ARGS, "-n", f"chat{n}@%h", "-Q", "chat", "-P", "gevent", "--concurrency",
@@ -468,12 +469,14 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
     fsync = psql("SHOW fsync")[0][0]
     sync = psql("SHOW synchronous_commit")[0][0]
     load = os.getloadavg()[0]
+    web_db = f"a pool of {args.web_pool} connections" if args.web_pool else "a persistent connection per thread"
     lines = [
         f"## Streaming turns ({args.label}) — {date.today()} — {machine}",
         "",
         f"Commit {revision()}, Python {platform.python_version()}; PostgreSQL (fsync {fsync}, synchronous_commit "
         f"{sync}), Redis, the fake LLM and the load generator on the same machine (load average {load:.1f} at the "
-        f"end). Web: gunicorn gthread 1 × 32 threads (the send answers at once). Chat worker: Celery gevent pool, "
+        f"end). Web: gunicorn gthread 1 × 32 threads (the send answers at once), "
+        f"{web_db}. Chat worker: Celery gevent pool, "
         f"{args.chat_workers} process(es), concurrency {args.chat_concurrency} in all, database pool "
         f"`DB_POOL_MAX_SIZE` {args.db_pool} each. Model profile: first "
         f"token after {args.first_token} s, {args.tokens} tokens over {args.seconds} s, streamed (zero-latency rows: "
@@ -539,6 +542,7 @@ def main() -> None:
     parser.add_argument("--turns-per-session", type=int, default=10)
     parser.add_argument("--chat-concurrency", type=int, default=1000)
     parser.add_argument("--db-pool", type=int, default=10, help="each chat worker's DB_POOL_MAX_SIZE")
+    parser.add_argument("--web-pool", type=int, default=0, help="web's DB_POOL_MAX_SIZE (0: persistent connections)")
     parser.add_argument("--chat-workers", type=int, default=1, help="gevent chat worker processes (concurrency split)")
     parser.add_argument("--first-token", type=float, default=0.5)
     parser.add_argument("--tokens", type=int, default=40)
