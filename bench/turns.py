@@ -14,8 +14,9 @@ database), CPU ms per turn of web / worker / postgres / redis (utime + stime fro
 the fake LLM, a process of its own, are not counted) and database queries per turn (a separate in-process pass
 with ``CaptureQueriesContext`` after 3 warm-up turns; statements in var/bench-turns-queries-*.txt).
 
-Throwaway databases ``bench_turns`` and ``bench_minimal`` are created and dropped, Redis dbs 12 and 15 flushed;
-process logs go to var/bench-turns-*.log. About 2.5 minutes with the defaults. Usage:
+Throwaway databases ``bench_turns`` and ``bench_minimal`` (or ``BENCH_TURNS_DB`` / ``BENCH_MINIMAL_DB``) are created
+and dropped, Redis dbs 12 and 15 flushed; process logs go to var/bench-turns-*.log. About 2.5 minutes with the
+defaults. Usage:
 
     .venv/bin/python bench/turns.py [--concurrency 1,10] [--duration 20] [--warmup 20] [--turns-per-session 10]
                                     [--worker-concurrency 2] [--write] [--keep]
@@ -51,18 +52,26 @@ from bench.pgsettings import describe as describe_pg  # noqa: E402
 
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
+# Database names: set them apart when two checkouts run the bench at once on one server.
+PRODUCT_DB = os.environ.get("BENCH_TURNS_DB", "bench_turns")
+MINIMAL_DB = os.environ.get("BENCH_MINIMAL_DB", "bench_minimal")
 COMMON = {"PYTHONUNBUFFERED": "1", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
 PRODUCT_ENV = {
     **COMMON,
     "DJANGO_SETTINGS_MODULE": "config.settings.local",
-    "DATABASE_URL": f"{SERVER}/bench_turns",
+    "DATABASE_URL": f"{SERVER}/{PRODUCT_DB}",
+    "RATE_LIMITS_ENABLED": "false",  # one address opens every session: the public link's visitor limits would refuse
     "REDIS_URL": f"{REDIS}/12",
     "CACHE_KEY_PREFIX": "benchturns",
     "LOCAL_LLM": "0",
     "LOCAL_LLM_MODEL": "fake-model",
-    "RATE_LIMITS_ENABLED": "false",  # every visitor here comes from one address; abuse limits are not measured
 }
-MINIMAL_ENV = {**COMMON, "DJANGO_SETTINGS_MODULE": "bench.minimal.settings", "MINIMAL_REDIS": f"{REDIS}/15"}
+MINIMAL_ENV = {
+    **COMMON,
+    "DJANGO_SETTINGS_MODULE": "bench.minimal.settings",
+    "MINIMAL_REDIS": f"{REDIS}/15",
+    "MINIMAL_DB": MINIMAL_DB,
+}
 # As infra/dev/Procfile (one web process on a 2-core box that runs everything); without the control socket,
 # whose default path another gunicorn (e2e tests) may hold.
 GUNICORN = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "--workers", "1", "--threads", "32"]
@@ -329,7 +338,7 @@ def server_sql(table: str, user_messages: str, db: str) -> Callable[[float, floa
 
 
 def bench_product(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]]:
-    db, port, llm_port = "bench_turns", free_port(), free_port()
+    db, port, llm_port = PRODUCT_DB, free_port(), free_port()
     reset(db, PRODUCT_ENV["REDIS_URL"], create=True)
     stack = Stack({**PRODUCT_ENV, "SITE_PORT": str(port), "LOCAL_LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1"})
     try:
@@ -375,7 +384,7 @@ def bench_product(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]
 
 
 def bench_minimal(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]]:
-    db, port = "bench_minimal", free_port()  # bench/minimal/settings.py's default database
+    db, port = MINIMAL_DB, free_port()  # bench/minimal/settings.py reads MINIMAL_DB
     reset(db, MINIMAL_ENV["MINIMAL_REDIS"], create=True)
     stack = Stack(MINIMAL_ENV)
     try:

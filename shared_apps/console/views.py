@@ -300,3 +300,23 @@ def visit_end_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     target = f"/console/teams/{visit.team_id}/" if visit is not None else "/console/"
     return HttpResponseRedirect(apex_url(target))
+
+
+# ---------------------------------------------------------------------------------------------- public status
+
+
+@require_GET
+def status_view(request: HttpRequest) -> HttpResponse:
+    """Apex ``/status/``: anyone may read it (``?format=json`` for monitors)."""
+    from django.http import JsonResponse
+
+    from shared_apps.console.status import status_get
+
+    current = status_get()
+    if request.GET.get("format") == "json":
+        body = {
+            "status": current.overall,
+            "components": [{"name": c.name, "status": c.status, "detail": c.detail} for c in current.components],
+        }
+        return JsonResponse(body, status=200)
+    return render(request, "console/status.html", {"status": current})
