@@ -49,7 +49,6 @@ from bench.turns import (  # noqa: E402
     GUNICORN,
     PENDING,
     REDIS,
-    SEND_URL,
     SERVER,
     TICK_MS,
     Stack,
@@ -75,6 +74,7 @@ ENV = {
     "RATE_LIMITS_ENABLED": "false",  # every visitor here comes from one address; abuse limits are not measured
 }
 COMPONENTS = ("web", "chat", "postgres", "redis")
+SEND = re.compile(r'hx-post="(/c/[^"]+/s/[^"]+/send/)[^"]*"')  # the send URL without its query (no ?wait)
 PG_BACKEND = re.compile(r"^postgres: (?:\S+: )?\S+ (\S+) ")
 
 
@@ -270,7 +270,7 @@ class Conversation:
     async def open(self, query: str = "") -> None:
         page = await self.http.get(self.page + query)
         page.raise_for_status()
-        self.send = SEND_URL.search(page.text).group(1).split("?", 1)[0]  # type: ignore[union-attr]
+        self.send = SEND.search(page.text).group(1)  # type: ignore[union-attr]
         self.http.headers.update({"X-CSRFToken": CSRF.search(page.text).group(1), "HX-Request": "true"})  # type: ignore[union-attr]
 
     async def turn(self, listener: Listener, text: str) -> tuple[float, Turn]:
