@@ -49,7 +49,6 @@ from bench.turns import (  # noqa: E402
     GUNICORN,
     PENDING,
     REDIS,
-    SEND_URL,
     SERVER,
     TICK_MS,
     Stack,
@@ -75,6 +74,7 @@ ENV = {
     "RATE_LIMITS_ENABLED": "false",  # every visitor here comes from one address; abuse limits are not measured
 }
 COMPONENTS = ("web", "chat", "postgres", "redis")
+SEND = re.compile(r'hx-post="(/c/[^"]+/s/[^"]+/send/)[^"]*"')  # the send URL without its query (no ?wait)
 PG_BACKEND = re.compile(r"^postgres: (?:\S+: )?\S+ (\S+) ")
 
 
@@ -270,7 +270,7 @@ class Conversation:
     async def open(self, query: str = "") -> None:
         page = await self.http.get(self.page + query)
         page.raise_for_status()
-        self.send = SEND_URL.search(page.text).group(1).split("?", 1)[0]  # type: ignore[union-attr]
+        self.send = SEND.search(page.text).group(1)  # type: ignore[union-attr]
         self.http.headers.update({"X-CSRFToken": CSRF.search(page.text).group(1), "HX-Request": "true"})  # type: ignore[union-attr]
 
     async def turn(self, listener: Listener, text: str) -> tuple[float, Turn]:
@@ -297,8 +297,12 @@ async def run_level(level: Level, args: argparse.Namespace, stack: dict[str, Any
 
     async def open_one(chat: Conversation) -> None:
         async with semaphore:
-            await chat.open()
-            await chat.turn(listener, "warm up")  # one warm-up turn each
+            try:
+                await chat.open()
+                await chat.turn(listener, "warm up")  # one warm-up turn each
+            except Exception as exc:  # counted; the conversation still runs its turns
+                why = f"warm-up {type(exc).__name__}"
+                level.failed[why] = level.failed.get(why, 0) + 1
 
     await asyncio.gather(*(open_one(chat) for chat in chats))
     roots = stack["roots"]
@@ -306,6 +310,8 @@ async def run_level(level: Level, args: argparse.Namespace, stack: dict[str, Any
 
     async def loop(index: int, chat: Conversation) -> None:
         n = 0
+        if not hasattr(chat, "send"):
+            return  # its page never opened (counted above)
         while time.perf_counter() < stop_at:
             try:
                 started, turn = await chat.turn(listener, f"hello {index} {n}")
@@ -377,8 +383,9 @@ async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
         ((schema,),) = psql("SELECT schema_name FROM tenants_team WHERE slug = 'demo'", DB)
         ((public_id,),) = psql(f'SELECT public_id FROM "{schema}".chatbots_chatbot WHERE is_public', DB)
         web = stack.start(
-            "web", *GUNICORN, "--worker-connections", "4000", "config.wsgi", "--bind", f"127.0.0.1:{port}"
-        )
+            "web", *GUNICORN, "--worker-connections", "4000", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+            env={"DB_POOL_MAX_SIZE": str(args.web_pool)} if args.web_pool else None,
+        )  # fmt: skip
         per_worker = max(1, args.chat_concurrency // args.chat_workers)
         commands = [
             [*CELERY, "config", *CELERY_ARGS, "-n", f"chat{n}@%h", "-Q", "chat", "-P", "gevent", "--concurrency",
@@ -422,7 +429,11 @@ async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
             level = Level(
                 conversations, 0.0 if zero else args.first_token, 0.0 if zero else args.first_token + args.seconds
             )
-            await run_level(level, args, context)
+            try:
+                await run_level(level, args, context)
+            except Exception as exc:  # the levels measured so far are still reported
+                print(f"level {spec} failed: {exc!r}", flush=True)
+                break
             levels.append(level)
             print(summary(level, zero), flush=True)
         listen_task.cancel()
@@ -458,12 +469,14 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
     fsync = psql("SHOW fsync")[0][0]
     sync = psql("SHOW synchronous_commit")[0][0]
     load = os.getloadavg()[0]
+    web_db = f"a pool of {args.web_pool} connections" if args.web_pool else "a persistent connection per thread"
     lines = [
         f"## Streaming turns ({args.label}) — {date.today()} — {machine}",
         "",
         f"Commit {revision()}, Python {platform.python_version()}; PostgreSQL (fsync {fsync}, synchronous_commit "
         f"{sync}), Redis, the fake LLM and the load generator on the same machine (load average {load:.1f} at the "
-        f"end). Web: gunicorn gthread 1 × 32 threads (the send answers at once). Chat worker: Celery gevent pool, "
+        f"end). Web: gunicorn gthread 1 × 32 threads (the send answers at once), "
+        f"{web_db}. Chat worker: Celery gevent pool, "
         f"{args.chat_workers} process(es), concurrency {args.chat_concurrency} in all, database pool "
         f"`DB_POOL_MAX_SIZE` {args.db_pool} each. Model profile: first "
         f"token after {args.first_token} s, {args.tokens} tokens over {args.seconds} s, streamed (zero-latency rows: "
@@ -477,7 +490,7 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
         "| chat worker waiting for a CPU | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for spec, level in zip(args.levels, levels, strict=True):
+    for spec, level in zip(args.levels, levels, strict=False):
         parts = " / ".join(f"{level.per_turn(c):.1f}" for c in COMPONENTS)
         total = sum(level.per_turn(c) for c in COMPONENTS)
         lines.append(
@@ -500,8 +513,8 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
         + ", ".join(f"@{lv.conversations} {lv.per_turn('loadgen'):.1f}" for lv in levels)
         + "."
     )
-    zero10 = next((lv for s, lv in zip(args.levels, levels, strict=True) if s == "0:10"), None)
-    for spec, level in zip(args.levels, levels, strict=True):
+    zero10 = next((lv for s, lv in zip(args.levels, levels, strict=False) if s == "0:10"), None)
+    for spec, level in zip(args.levels, levels, strict=False):
         if zero10 is not None and not spec.startswith("0:"):
             lines.append(
                 f"- @{level.conversations}: {level.turns / level.wall / (zero10.turns / zero10.wall):.2f}× the "
@@ -529,6 +542,7 @@ def main() -> None:
     parser.add_argument("--turns-per-session", type=int, default=10)
     parser.add_argument("--chat-concurrency", type=int, default=1000)
     parser.add_argument("--db-pool", type=int, default=10, help="each chat worker's DB_POOL_MAX_SIZE")
+    parser.add_argument("--web-pool", type=int, default=0, help="web's DB_POOL_MAX_SIZE (0: persistent connections)")
     parser.add_argument("--chat-workers", type=int, default=1, help="gevent chat worker processes (concurrency split)")
     parser.add_argument("--first-token", type=float, default=0.5)
     parser.add_argument("--tokens", type=int, default=40)
