@@ -48,6 +48,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.pgsettings import describe as describe_pg  # noqa: E402
+
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
 # Database names: set them apart when two checkouts run the bench at once on one server.
@@ -127,9 +129,10 @@ class Stack:
         if result.returncode:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
 
-    def start(self, name: str, *args: str) -> int:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> int:
         log = (ROOT / "var" / f"bench-turns-{name}.log").open("wb")
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        env = {**self.env, **(env or {})}
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         self.procs[name] = proc
         return proc.pid
 
@@ -349,10 +352,17 @@ def bench_product(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]
         if not ready:
             raise RuntimeError("setup_demo's chatbot is no longer public and published: make it so here")
         web = stack.start("web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
-        worker = stack.start(
-            "worker", *CELERY, "config", *CELERY_ARGS, "-Q", "chat,pipelines,maintenance",
-            "--concurrency", str(args.worker_concurrency),
-        )  # fmt: skip
+        if args.chat_pool == "gevent":  # as infra/dev/Procfile: turns on the gevent chat worker (ADR 0090)
+            worker = stack.start(
+                "worker", *CELERY, "config", *CELERY_ARGS, "-n", "chat@%h", "-Q", "chat", "-P", "gevent",
+                "--concurrency", "1000",
+            )  # fmt: skip
+            stack.start("worker-other", *CELERY, "config", *CELERY_ARGS, "-Q", "pipelines,maintenance", "-c", "1")
+        else:
+            worker = stack.start(
+                "worker", *CELERY, "config", *CELERY_ARGS, "-Q", "chat,pipelines,maintenance",
+                "--concurrency", str(args.worker_concurrency),
+            )  # fmt: skip
         host = f"demo.localhost:{port}"
         stack.wait_http(f"http://127.0.0.1:{port}/healthz", host)
         table = f'"{schema}".conversations_chatmessage'
@@ -535,18 +545,27 @@ def revision() -> str:
     return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
 
 
+def chat_worker(args: argparse.Namespace) -> str:
+    if args.chat_pool == "gevent":
+        return "Celery gevent pool (concurrency 1000, database pool 10)"
+    return f"Celery prefork concurrency {args.worker_concurrency}"
+
+
 def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal: tuple[list[Level], dict]) -> str:
     model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     machine = f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} CPUs"
     lines = [
         f"## Turn path — {date.today()} — {machine}",
         "",
-        f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, Celery "
-        f"prefork concurrency {args.worker_concurrency}; PostgreSQL 15, Redis and the load generator on the same "
-        f"machine; fake LLM (echo) in its own process. {args.duration:.0f} s per level after {args.warmup} warm-up "
-        f"turns. Product: public link as the page does it (the send waits for the reply; a pending bubble, if any, "
-        f"long-polls), a new session (page + greeting turn) every "
-        f"{args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled every 2 ms). Latencies in "
+        f"{describe_pg(SERVER + '/postgres')}.",
+        "",
+        f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, product "
+        f"chat worker {chat_worker(args)}, minimal: Celery prefork concurrency {args.worker_concurrency}; "
+        f"PostgreSQL 15, Redis and the load generator on the same machine; fake LLM (echo) in its own process. "
+        f"{args.duration:.0f} s per level after {args.warmup} warm-up turns. Product: public link as the page "
+        "does it (the send waits for the reply; a pending bubble, if any, long-polls), a new session (page + "
+        f"greeting turn) every {args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled "
+        "every 2 ms). Latencies in "
         "ms; CPU = utime + stime from /proc (load generator and fake LLM not counted); queries counted in-process.",
         "",
         "| stack | turns/s | client p50 / p95 | server p50 / p95 | CPU ms/turn (web / worker / postgres / redis) "
@@ -599,6 +618,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="warm-up turns per level")
     parser.add_argument("--turns-per-session", type=int, default=10, help="product: new session every N turns")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork processes")
+    parser.add_argument(
+        "--chat-pool", choices=["gevent", "prefork"], default="gevent", help="product chat worker (Procfile: gevent)"
+    )
     parser.add_argument("--write", action="store_true", help="replace the section in bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--count", choices=["product", "minimal"], help=argparse.SUPPRESS)  # internal
