@@ -220,3 +220,19 @@ class ChannelRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.external_id} -> team {self.team_id}"
+
+
+class SchemaMigrationState(models.Model):
+    """The deploy gate's ledger (ADR 0150): which migration set a team schema (or the template) was last verified
+    to hold. Written in the same transaction that clones or migrates the schema; ``migrate_teams`` compares the
+    digests with the code's in one query instead of opening every schema. The periodic full check
+    (``check_team_schemas``) corrects a ledger that drifted from the schemas."""
+
+    schema_name = models.CharField(max_length=63, primary_key=True)
+    digest = models.CharField(max_length=64)
+    structure = models.CharField(max_length=32, blank=True)
+    recorded_at = models.DateTimeField()
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} {self.digest[:12]}"

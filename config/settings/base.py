@@ -29,6 +29,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 MIDDLEWARE = [
+    "shared_apps.core.health.HealthMiddleware",  # /healthz and /readyz on any Host, before anything that queries
+    "shared_apps.core.middleware.RequestIdMiddleware",  # X-Request-ID in, on every log line and error, and out
     "shared_apps.core.middleware.BadInputMiddleware",  # NUL and deeply nested JSON get a 400 before anything runs
     "django.middleware.security.SecurityMiddleware",
     # Static files are the same on every host, including unknown ones (whose branded 404 page needs its CSS):

@@ -58,6 +58,10 @@ def provider_models(provider_id: int, model: str, *, on_wait: Callable[[str, flo
     return ConnectionFreeModel(chat_model_for(provider_id=provider_id, model=model, on_wait=on_wait))
 
 
+def _fixed_model(models: Callable[..., ChatModel], chosen: tuple[int, str], provider_id: int, model: str) -> ChatModel:
+    return models(*chosen)
+
+
 def http_without_connection(*args: Any, **kwargs: Any) -> SafeResponse:
     connection_release()
     return safe_request(*args, **kwargs)
@@ -73,11 +77,20 @@ def email_on_commit(request: EmailRequest) -> None:
     services.pipeline_email_enqueue(recipients=request.recipients, subject=request.subject, body=request.body)
 
 
-def run_context(*, on_wait: Callable[[str, float], None] | None = None, **fields: Any) -> RunContext:
+def run_context(
+    *,
+    on_wait: Callable[[str, float], None] | None = None,
+    model_override: tuple[int, str] | None = None,
+    **fields: Any,
+) -> RunContext:
     """A ``RunContext`` wired to the team: its models and email, plus ``fields`` (input, state, history ...).
-    ``on_wait`` hears about provider retry waits (see ``provider_models``)."""
+    ``on_wait`` hears about provider retry waits (see ``provider_models``); ``model_override`` (provider id,
+    model) replaces the model of every LLM call of the run (a spend cap's cheaper fallback)."""
+    models: Callable[..., ChatModel] = provider_models if on_wait is None else partial(provider_models, on_wait=on_wait)
+    if model_override is not None:
+        models = partial(_fixed_model, models, model_override)
     ports: dict[str, Any] = {
-        "models": provider_models if on_wait is None else partial(provider_models, on_wait=on_wait),
+        "models": models,
         "send_email": email_on_commit,
         "http_request": http_without_connection,
         "code_runner": code_runner_without_connection,

@@ -6,14 +6,24 @@ from tenants.access import API, CHANNEL, MEMBERS, OPEN, view_policy
 
 # Views reachable without team membership, each for a reason.
 OPEN_ALLOWED = {
-    "tenants.views.health_view",  # load balancer health check
+    "tenants.views.health_view",  # load balancer health check (liveness)
+    "tenants.views.readiness_view",  # readiness probe
+    # A staff member's audited read-only visit: the one-time token from the console, and ending it.
+    "shared_apps.console.views.visit_enter_view",
+    "shared_apps.console.views.visit_end_view",
     "shared_apps.accounts.views.handoff_view",  # redeems the signed login token
     # The public link of a chatbot marked public: anyone may chat with its published version.
     "tenant_apps.conversations.views.public_link.public_chat_view",
     "tenant_apps.conversations.views.public_link.public_send_view",
+    "tenant_apps.conversations.views.public_link.public_start_send_view",  # the first message starts the session
+    "tenant_apps.conversations.views.public_link.public_start_consent_view",  # "I agree" before the first message
     "tenant_apps.conversations.views.public_link.public_reply_view",
     "tenant_apps.conversations.views.public_link.public_consent_view",
     "tenant_apps.conversations.views.public_link.public_file_view",
+    # The OpenAPI document and its viewers describe the API's code, never a team's data (docs/api.md).
+    "tenant_apps.api.schema.SchemaApi",
+    "tenant_apps.api.schema.SwaggerUiView",
+    "tenant_apps.api.schema.RedocView",
 }
 
 

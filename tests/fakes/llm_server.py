@@ -125,6 +125,7 @@ class FakeLlm:
             self.record = True  # keep every request (benchmarks switch it off)
             self.disconnects = 0  # streams whose client went away before the end (a cancelled generation)
             self.streams_completed = 0
+            self.connections = 0  # TCP connections accepted (keep-alive reuse shows here)
 
     def push(self, script: Script) -> FakeLlm:
         with self._lock:
@@ -632,6 +633,8 @@ class FakeLlmServer(FakeLlm):
             await self._stopping.wait()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.connections += 1
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls

@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from shared_apps.core import strict_json
 from shared_apps.core.exceptions import ApplicationError
 from tenant_apps.pipelines.engine.context import RunContext, copy_state
+from tenant_apps.pipelines.engine.limits import RunTimeLimitError
 from tenant_apps.pipelines.engine.result import NodeFailure, NodeTrace, RunResult, state_diff
 from tenant_apps.pipelines.engine.state import NodeError, NodeInput, NodeOutcome, RunState
 from tenant_apps.pipelines.exceptions import PipelineInvalidError
@@ -134,9 +135,13 @@ class CompiledPipeline:
             state.reply_stream = ctx.reply_stream if streams else None
             streamed = streamed or streams
             try:
+                if ctx.deadline is not None and monotonic() > ctx.deadline:  # where nothing could interrupt the run
+                    raise RunTimeLimitError()
                 outcome = step.node.run(node_input, state)
                 if step.writes_state:
                     state.check_stored_state()
+            except RunTimeLimitError as exc:  # the turn's time limit: this node is the one it stopped (ADR 0065)
+                failure = NodeFailure(step.node_id, step.type_name, step.label, exc.code, exc.message)
             except ApplicationError as exc:
                 message = strict_json.clean_text(exc.message)
                 failure = NodeFailure(step.node_id, step.type_name, step.label, exc.code, message)
