@@ -70,6 +70,8 @@ def _add_widget_channel(page, stack, name: str, *, sites: str, auth: str) -> tup
     page.get_by_label("Authentication").select_option(auth)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Channel settings saved.")).to_be_visible()
+    expect(page.get_by_test_id("widget-preview").locator("open-chat-studio-widget button").first).to_be_visible()
+    page.screenshot(path=str(stack.logs / f"channel-{auth}.png"), full_page=True)
     snippet = page.get_by_test_id("snippet-npm-vendored").inner_text()
     chatbot_id = re.search(r'chatbot-id="([^"]+)"', snippet).group(1)
     key = re.search(r'embed-key="([^"]+)"', snippet).group(1)
@@ -98,14 +100,7 @@ def test_npm_widget_on_another_origin(page, stack, browser, host_site):
     visitor.goto(f"http://127.0.0.1:{port}/{good}")
     _widget_send(visitor, "Do you ship to Lisbon?")
     assistant = visitor.locator("open-chat-studio-widget .message-bubble-assistant").last
-    try:
-        expect(assistant).to_contain_text("Echo: Do you ship to Lisbon?", timeout=90_000)
-    finally:
-        keep = Path("/tmp/channels_e2e")
-        keep.mkdir(exist_ok=True)
-        visitor.screenshot(path=str(keep / "widget.png"))
-        for log in ("web.log", "worker.log"):
-            shutil.copy(stack.logs / log, keep / log)
+    expect(assistant).to_contain_text("Echo: Do you ship to Lisbon?", timeout=90_000)
     _widget_send(visitor, "And to Porto?")
     expect(visitor.locator("open-chat-studio-widget .message-bubble-assistant").last).to_contain_text(
         "Echo: And to Porto?", timeout=90_000
