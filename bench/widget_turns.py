@@ -23,6 +23,7 @@ import asyncio
 import os
 import platform
 import re
+import signal
 import statistics
 import sys
 import time
@@ -31,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("BENCH_REDIS_SERVER", os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379"))
 
 from bench.turns import GUNICORN, REDIS, SERVER, TICK_MS, Stack, cpu_snapshot, free_port, psql, reset  # noqa: E402
 
@@ -151,6 +153,7 @@ def main() -> None:
     parser.add_argument("--turns-per-session", type=int, default=10)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # TERM also stops the stack (the finally below)
     port, llm_port = free_port(), free_port()
     reset(DB, ENV["REDIS_URL"], create=True)
     stack = Stack({**ENV, "SITE_PORT": str(port), "LOCAL_LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1"})
