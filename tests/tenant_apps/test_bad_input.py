@@ -203,6 +203,7 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "pipeline_id": str(chatbot.pipeline_id),
         "public_id": str(chatbot.public_id),
         "session_id": str(session.external_id),
+        "participant_id": str(session.participant_id),
         "message_id": str(reply.reply_to_id),
         "trace_id": str(reply.reply_to.trace.pk),
         "file_id": str(chat_file.pk),
@@ -366,12 +367,11 @@ def test_team_routes_never_answer_5xx_to_nul_or_deep_json_from_a_member(team_a, 
 
 def test_team_routes_never_answer_5xx_to_nul_or_deep_json_from_a_visitor(team_a, seeds, host_for):
     from tenant_apps.conversations.models import ChatSession
+    from tests.factories.conversations import public_first_send
 
     visitor = _quiet_client(host_for(team_a))
-    visitor.get(f"/c/{seeds['public_id']}/", follow=True)  # a public-link session of the visitor's own
+    public_first_send(visitor, seeds["public_id"], "hi")  # a public-link session of the visitor's own
     session = ChatSession.objects.order_by("-created_at").first()
-    sent = visitor.post(f"/c/{seeds['public_id']}/s/{session.external_id}/send/", {"message": "hi"})
-    assert sent.status_code == 200
     own = {**seeds, "session_id": str(session.external_id), "message_id": str(session.messages.first().pk)}
 
     failures = probe(_same_cookies(visitor), TENANT, own)
