@@ -68,8 +68,8 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")[: selectors.MAX_SEARCH]
     sort = request.GET.get("sort", "name")[:20]
     status = request.GET.get("status", "")[:20]
-    teams = selectors.team_list(search=search, sort=sort, status=status)
-    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
+    teams = selectors.TeamPages(search=search, sort=sort, status=status)
+    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type,var-annotated]
     query = urlencode({k: v for k, v in (("q", search), ("sort", sort), ("status", status)) if v})
     columns = [
         ("name", "Team"),

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a stack, two teams and a 2FA setup on a busy box
 
 STAFF, PASSWORD = "staff-e2e@example.com", "staff-password-123"
 SHOTS = os.environ.get("E2E_SCREENSHOT_DIR", "")
