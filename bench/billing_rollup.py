@@ -55,7 +55,8 @@ def setup() -> tuple[object, object, object]:
     from tenant_apps.chatbots.services import chatbot_create
     from tenant_apps.conversations.models import ChatSession, Participant
     from tenants.context import tenant_context
-    from tenants.services import public_tenant_ensure, team_create, team_provision
+    from tenants.lifecycle import team_provision
+    from tenants.services.teams import public_tenant_ensure, team_create
 
     public_tenant_ensure()
     team = team_create(name="Bench", slug="bench-billing", provision_async=False)
@@ -156,24 +157,36 @@ def main() -> None:
         from datetime import UTC, datetime
 
         from django.db import connection, connections
-        from django.db.models import OuterRef
+        from django.db.models import OuterRef, Subquery
 
-        from shared_apps.billing.metering import usage_annotations
         from shared_apps.core.prepared import PreparedQuery
-        from tenant_apps.conversations.services import _turn_message_query
+        from tenant_apps.conversations.models import ChatMessage, ParticipantData
+        from tenant_apps.conversations.turn_sql import _turn_message_query
+
+        def _plain_query(message_id):  # the turn's load query as it was before the usage annotation
+            data = ParticipantData.objects.filter(
+                participant_id=OuterRef("session__participant_id"), chatbot_id=OuterRef("session__chatbot_id")
+            )
+            return (
+                ChatMessage.objects.select_related(
+                    "session__participant", "session__chatbot__pipeline", "session__version__pipeline"
+                )
+                .annotate(
+                    participant_data_id=Subquery(data.values("id")[:1]),
+                    participant_data=Subquery(data.values("data")[:1]),
+                )
+                .filter(pk=message_id)[:1]
+            )
+
         from tenants.context import tenant_context
 
         PERIOD = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        LOAD_PLAIN = PreparedQuery(_turn_message_query, message_id=-8_675_309)
-        LOAD_COUNTED = PreparedQuery(
-            lambda message_id, team_id, period_start: _turn_message_query(message_id).annotate(
-                **usage_annotations(
-                    team_id=team_id, period_start=period_start, chatbot_id=OuterRef("session__chatbot_id")
-                )
-            ),
-            message_id=-8_675_309,
-            team_id=-8_675_310,
-            period_start=datetime(1901, 1, 1, tzinfo=UTC),
+        LOAD_PLAIN = PreparedQuery(_plain_query, message_id=int)
+        LOAD_COUNTED = PreparedQuery(  # the turn's own query (with the usage annotation)
+            _turn_message_query,
+            message_id=int,
+            team_id=int,
+            period_start=datetime,
         )
         plain, metered, read_plain, read_counted = [], [], [], []
         with tenant_context(team):  # type: ignore[arg-type]

@@ -153,10 +153,15 @@ def member_client(team_a: Team, make_member: Callable[..., User], client_for: Ca
 
 @pytest.fixture
 def committed(django_db_blocker: Any) -> Iterator[None]:
-    """Database access *outside* a test transaction (changes commit). Clean up what you create."""
+    """Database access *outside* a test transaction (changes commit). Clean up what you create; the usage that
+    turns run by a real worker metered (public billing roll-ups of the shared test teams) is removed here."""
+    from shared_apps.billing.models import MeterEvent, UsageDay, UsagePeriod
+
     with django_db_blocker.unblock():
         yield
         connection.set_schema_to_public()
+        for model in (MeterEvent, UsageDay, UsagePeriod):
+            model.objects.all().delete()
 
 
 def _clear_rate_limit_counters() -> None:
@@ -196,4 +201,5 @@ def eager_tasks() -> Iterator[None]:
 
 
 from tests.fixtures_providers import catalog, fake_llm, fake_llm_server  # noqa: E402, F401  (fixtures)
+from tests.fixtures_stream import stream_server  # noqa: E402, F401  (fixture)
 from tests.fixtures_worker import live_worker  # noqa: E402, F401  (fixture)

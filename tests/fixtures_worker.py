@@ -1,4 +1,6 @@
-"""A real Celery worker process for tests whose behaviour depends on one (schema headers, retries, queues)."""
+"""Real Celery worker processes for tests whose behaviour depends on them (schema headers, retries, queues), laid
+out as in production (infra/dev/Procfile): a prefork worker for ``pipelines`` and ``maintenance`` and a gevent
+worker for ``chat`` whose turns share a small connection pool (ADR 0090)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+CHAT_WORKER_CONCURRENCY = 500
+CHAT_WORKER_POOL = 4  # PostgreSQL connections of the chat worker (the machine's server is shared)
 
 
 def worker_env() -> dict[str, str]:
@@ -29,50 +33,53 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def live_worker(
-    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen]:
-    """Start ``celery worker`` on every queue against the test database; stop it at the end of the session."""
-    from config.celery import app
+def _celery(name: str, queues: str, *pool: str) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "tests.fakes.worker_app", "worker", "-n", f"{name}@%h", "-Q", queues,
+        *pool, "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
 
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tests.fakes.worker_app",
-                "worker",
-                "-Q",
-                "chat,pipelines,maintenance",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=worker_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 180  # a ceiling: a worker booting on a busy machine can take half a minute
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Celery worker exited early:\n{log.read_text()[-3000:]}")
-        if app.control.ping(timeout=0.5):
-            break
-    else:
-        process.terminate()
-        raise RuntimeError(f"Celery worker did not answer a ping in 180 s:\n{log.read_text()[-3000:]}")
-    yield process
+
+def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_worker(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen]:
+    """Start the workers against the test database; stop them at the end of the session. Yields the chat worker."""
+    from config.celery import app
+
+    logs = tmp_path_factory.mktemp("worker")
+    commands = {
+        "worker": _celery("worker", "pipelines,maintenance", "--concurrency", "2"),
+        "chat": _celery("chat", "chat", "-P", "gevent", "--concurrency", str(CHAT_WORKER_CONCURRENCY)),
+    }
+    env = {**worker_env(), "DB_POOL_MAX_SIZE": str(CHAT_WORKER_POOL), "DB_POOL_MIN_SIZE": "1"}
+    processes: dict[str, subprocess.Popen] = {}
+    for name, command in commands.items():
+        with open(logs / f"{name}.log", "wb") as out:
+            process_env = env if name == "chat" else worker_env()
+            processes[name] = subprocess.Popen(command, cwd=ROOT, env=process_env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180  # a ceiling: a worker booting on a busy machine can take half a minute
+    answered: set[str] = set()
+    while time.monotonic() < deadline and len(answered) < len(processes):
+        for name, process in processes.items():
+            if process.poll() is not None:
+                for other in processes.values():
+                    _stop(other)
+                raise RuntimeError(f"Celery {name} exited early:\n{(logs / f'{name}.log').read_text()[-3000:]}")
+        for reply in app.control.ping(timeout=0.5):
+            answered.update(node.split("@", 1)[0] for node in reply)
+    if len(answered) < len(processes):
+        for process in processes.values():
+            _stop(process)
+        raise RuntimeError(f"Celery workers did not all answer a ping in 180 s (answered: {sorted(answered)})")
+    yield processes["chat"]
+    for process in processes.values():
+        _stop(process)

@@ -42,16 +42,29 @@ def _digest(ident: str) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:24]
 
 
-def rate_limit_hit(*, scope: str, ident: str, limit: str | Limit | None = None) -> bool:
-    """Count one hit for ``ident`` in ``scope``; True while within ``limit``, False once it is exceeded.
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """One check's outcome, for answers that tell the client where it stands (``rate_limit_headers``).
 
-    ``limit`` defaults to ``APP_RATE_LIMITS[scope]``.
-    """
-    if not settings.APP_RATE_LIMITS_ENABLED:
-        return True
+    ``limit`` requests per window, ``remaining`` of them after this one, ``reset`` seconds until the window ends
+    (when a refused client may try again)."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int
+
+
+def rate_limit_check(*, scope: str, ident: str, limit: str | Limit | None = None) -> RateLimitStatus:
+    """Count one hit for ``ident`` in ``scope`` and say where it stands. ``limit`` defaults to
+    ``APP_RATE_LIMITS[scope]``. Allowed (with a full allowance) when the limits are off or Redis is down."""
     limit = limit or settings.APP_RATE_LIMITS[scope]
     rule = limit if isinstance(limit, Limit) else Limit.parse(limit)
-    window = int(time.time() // rule.seconds)
+    now = time.time()
+    window = int(now // rule.seconds)
+    reset = max(1, int((window + 1) * rule.seconds - now + 0.999))
+    if not settings.APP_RATE_LIMITS_ENABLED:
+        return RateLimitStatus(allowed=True, limit=rule.count, remaining=rule.count, reset=reset)
     name = key("rl", scope, _digest(ident), window)
     try:
         pipe = get_redis().pipeline()
@@ -60,20 +73,45 @@ def rate_limit_hit(*, scope: str, ident: str, limit: str | Limit | None = None) 
         count = int(pipe.execute()[0])
     except redis.RedisError:
         logger.warning("ratelimit.unavailable", extra={"scope": scope})
-        return True
-    if count > rule.count:
-        if count == rule.count + 1:  # log once per window, not on every refused request
-            logger.warning("ratelimit.exceeded", extra={"scope": scope, "limit": f"{rule.count}/{rule.seconds}"})
-        return False
-    return True
+        return RateLimitStatus(allowed=True, limit=rule.count, remaining=rule.count, reset=reset)
+    if count > rule.count and count == rule.count + 1:  # log once per window, not on every refused request
+        logger.warning("ratelimit.exceeded", extra={"scope": scope, "limit": f"{rule.count}/{rule.seconds}"})
+    return RateLimitStatus(
+        allowed=count <= rule.count, limit=rule.count, remaining=max(rule.count - count, 0), reset=reset
+    )
 
 
-def rate_limit_enforce(*, scope: str, ident: str, limit: str | Limit | None = None) -> None:
-    """Like ``rate_limit_hit`` but raises ``RateLimitedError`` (429). ``limit`` defaults to the configured one."""
-    if not rate_limit_hit(scope=scope, ident=ident, limit=limit):
+def rate_limit_hit(*, scope: str, ident: str, limit: str | Limit | None = None) -> bool:
+    """Count one hit for ``ident`` in ``scope``; True while within ``limit``, False once it is exceeded.
+
+    ``limit`` defaults to ``APP_RATE_LIMITS[scope]``.
+    """
+    return rate_limit_check(scope=scope, ident=ident, limit=limit).allowed
+
+
+def rate_limit_enforce(*, scope: str, ident: str, limit: str | Limit | None = None) -> RateLimitStatus:
+    """Like ``rate_limit_check`` but raises ``RateLimitedError`` (429, ``extra["retry_after"]`` in seconds) when
+    refused. ``limit`` defaults to the configured one."""
+    status = rate_limit_check(scope=scope, ident=ident, limit=limit)
+    if not status.allowed:
         raise RateLimitedError(
-            code="request.rate_limited", message="Too many attempts. Please wait a few minutes and try again."
+            code="request.rate_limited",
+            message="Too many attempts. Please wait a few minutes and try again.",
+            extra={"retry_after": status.reset},
         )
+    return status
+
+
+def rate_limit_headers(status: RateLimitStatus) -> dict[str, str]:
+    """``X-RateLimit-Limit/Remaining/Reset`` for an answer, and ``Retry-After`` when the request was refused."""
+    headers = {
+        "X-RateLimit-Limit": str(status.limit),
+        "X-RateLimit-Remaining": str(status.remaining),
+        "X-RateLimit-Reset": str(status.reset),
+    }
+    if not status.allowed:
+        headers["Retry-After"] = str(status.reset)
+    return headers
 
 
 def client_ip(request: HttpRequest) -> str:

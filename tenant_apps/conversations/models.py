@@ -106,7 +106,7 @@ class ChatMessage(models.Model):
     external_id = models.CharField(max_length=255, null=True, blank=True)
     reply_to = models.OneToOneField("self", null=True, blank=True, on_delete=models.CASCADE, related_name="reply")
     turn_status = models.CharField(max_length=12, choices=TurnStatus.choices, default=TurnStatus.NONE, blank=True)
-    turn_started_at = models.DateTimeField(null=True, blank=True)  # when a worker claimed the turn
+    turn_started_at = models.DateTimeField(null=True, blank=True)  # claimed or last renewed: the lease (ADR 0065)
     hidden = models.BooleanField(default=False)  # e.g. the seed message: sent to the bot, not shown
     summary = models.TextField(null=True, blank=True)  # history compression marker (global history)
     tags: models.ManyToManyField[Tag, MessageTag] = models.ManyToManyField(

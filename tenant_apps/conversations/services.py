@@ -7,16 +7,19 @@ never imports this module.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, JSONField, Value
+from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
-from tenant_apps.conversations import hooks, tags, tasks
+from tenant_apps.conversations import delivery, hooks, tags, tasks
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TurnStatus
 from tenant_apps.conversations.models import (
     ChatMessage,
@@ -24,6 +27,7 @@ from tenant_apps.conversations.models import (
     MessageComment,
     MessageTag,
     Participant,
+    ParticipantData,
     SessionExport,
     Tag,
 )
@@ -180,6 +184,84 @@ def editor_session_get_or_start(*, chatbot: Chatbot, external_id: Any, user: Any
     return session
 
 
+MAX_STATE_BYTES = 64 * 1024  # session state and participant data set through the API
+
+
+def _json_size_check(value: dict[str, Any], *, code: str) -> None:
+    if len(json.dumps(value, default=str)) > MAX_STATE_BYTES:
+        raise InvalidStateError(code=code, message=f"Keep it under {MAX_STATE_BYTES // 1024} KB of JSON.")
+
+
+@transaction.atomic
+def session_state_update(*, session: ChatSession, changes: dict[str, Any], replace: bool = False) -> ChatSession:
+    """Merge ``changes`` into the session's ``session_state`` (keys set to null are removed), or replace it.
+
+    The row lock keeps a turn that writes state at the same time from losing either change."""
+    session = ChatSession.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    state = {} if replace else dict(session.state or {})
+    for name, value in changes.items():
+        if value is None:
+            state.pop(name, None)
+        else:
+            state[name] = value
+    _json_size_check(state, code="session.state_too_large")
+    session.state = state
+    session.save(update_fields=["state"])
+    return session
+
+
+@transaction.atomic
+def participant_data_update(
+    *, participant: Participant, chatbot: Chatbot, changes: dict[str, Any], replace: bool = False
+) -> dict[str, Any]:
+    """Merge ``changes`` into what pipelines remember about ``participant`` on ``chatbot`` (null removes a key)."""
+    row, _ = ParticipantData.objects.select_for_update().get_or_create(participant=participant, chatbot=chatbot)
+    data = {} if replace else dict(row.data or {})
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    _json_size_check(data, code="participant.data_too_large")
+    row.data = data
+    row.save(update_fields=["data", "updated_at"])
+    return data
+
+
+@transaction.atomic
+def bot_message_send(
+    *, chatbot: Chatbot, participant: Participant, platform: str, text: str, start_new_session: bool = False
+) -> ChatMessage:
+    """A message from the bot to ``participant`` that no message of theirs asked for (reminders, check-ins).
+
+    Stored in their open session on ``platform`` (or a new one on the published version) and handed to the
+    platform's sender once committed, as a reply would be. No turn runs."""
+    text = text.strip()
+    if not text:
+        raise InvalidStateError(code="message.empty", message="Write a message.")
+    if len(text) > 20_000:
+        raise InvalidStateError(code="message.too_long", message="Messages are at most 20,000 characters.")
+    version = chatbot.published_version
+    if version is None:
+        raise InvalidStateError(code="chatbot.not_published", message="Publish a version of the chatbot first.")
+    session = None
+    if not start_new_session:
+        session = (
+            ChatSession.objects.filter(chatbot=chatbot, participant=participant, platform=platform)
+            .exclude(status=SessionStatus.ENDED)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    if session is None:
+        session = session_start(chatbot=chatbot, version=version, participant=participant, platform=platform)
+    message = ChatMessage.objects.create(
+        session=session, role=MessageRole.ASSISTANT, content=text, metadata={"bot_initiated": True}
+    )
+    message.session = session
+    transaction.on_commit(lambda: delivery.deliver(reply=message))
+    return message
+
+
 def turn_enqueue(message: ChatMessage) -> None:
     """Run ``message``'s turn on the ``chat`` queue once the current transaction commits (at once outside one)."""
     message_id = message.pk
@@ -222,3 +304,14 @@ def export_create(*, filters: SessionFilters, user: Any) -> SessionExport:
     export_id = export.pk
     transaction.on_commit(lambda: tasks.session_export_task.delay(export_id=export_id))
     return export
+
+
+def message_delivery_note(*, message_id: int, status: str, error: str = "") -> None:
+    """Record on a reply how its channel's send went (``metadata["delivery"]``: status, and the error of a final
+    failure), so the session page shows a reply that never reached the participant. A JSON merge: nothing else in
+    the metadata is overwritten."""
+    note: dict[str, str] = {"status": status}
+    if error:
+        note["error"] = error[:300]
+    merged = CombinedExpression(F("metadata"), "||", Value({"delivery": note}, output_field=JSONField()))
+    ChatMessage.objects.filter(pk=message_id).update(metadata=merged)

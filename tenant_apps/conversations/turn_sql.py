@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
-from shared_apps.core.prepared import PreparedQuery, insert, update, write_together
+from shared_apps.billing.metering import usage_annotations
+from shared_apps.core.prepared import PreparedQuery, Write, insert, update, write_together
 from tenant_apps.conversations.enums import MessageRole, Platform, TurnStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, HistoryMessage, ParticipantData, Trace
 from tenant_apps.pipelines.engine.context import HistoryEntry
@@ -82,23 +83,30 @@ def message_insert(message: ChatMessage) -> None:
 
 # ------------------------------------------------------------------------------------------------------- turn
 
-# A pending turn, or one whose worker was lost (claimed before ``stale_before``). Fixed SQL: the ORM rebuilt this
-# statement on every turn for more CPU than PostgreSQL spent running it.
+# A pending turn, or one whose worker was lost (its lease was last renewed before ``stale_before``, ADR 0065); the
+# self-join hands back the status it had, so a takeover can be counted. Fixed SQL: the ORM rebuilt this statement on
+# every turn for more CPU than PostgreSQL spent running it.
 _CLAIM_SQL = f"""
-    UPDATE {ChatMessage._meta.db_table} SET turn_status = %s, turn_started_at = %s
-    WHERE id = %s AND role = %s AND (turn_status = %s OR (turn_status = %s AND turn_started_at < %s))"""  # noqa: S608
+    UPDATE {ChatMessage._meta.db_table} AS m SET turn_status = %s, turn_started_at = %s
+    FROM {ChatMessage._meta.db_table} AS was
+    WHERE m.id = %s AND was.id = m.id AND m.role = %s
+    AND (m.turn_status = %s OR (m.turn_status = %s AND m.turn_started_at < %s))
+    RETURNING was.turn_status"""  # noqa: S608
 
 
-def turn_claim(message_id: int, *, now: datetime, stale_before: datetime) -> bool:
-    """Mark the turn as being worked on, unless another delivery of it is (or was, since ``stale_before``) at it."""
+def turn_claim(message_id: int, *, now: datetime, stale_before: datetime) -> str | None:
+    """Mark the turn as being worked on, unless another delivery of it is (or was, since ``stale_before``) at it.
+    Returns the status it had (pending, or processing when a lost worker's turn is taken over), None when not
+    claimed."""
     params: list[Any] = [TurnStatus.PROCESSING, now, message_id, MessageRole.USER]
     params += [TurnStatus.PENDING, TurnStatus.PROCESSING, stale_before]
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, params)
-        return cursor.rowcount == 1
+        row = cursor.fetchone()
+    return str(row[0]) if row else None
 
 
-def _turn_message_query(message_id: int) -> QuerySet[ChatMessage]:
+def _turn_message_query(message_id: int, team_id: int, period_start: datetime) -> QuerySet[ChatMessage]:
     data = ParticipantData.objects.filter(
         participant_id=OuterRef("session__participant_id"), chatbot_id=OuterRef("session__chatbot_id")
     )
@@ -107,19 +115,22 @@ def _turn_message_query(message_id: int) -> QuerySet[ChatMessage]:
             "session__participant", "session__chatbot__pipeline", "session__version__pipeline"
         )
         .annotate(
-            participant_data_id=Subquery(data.values("id")[:1]), participant_data=Subquery(data.values("data")[:1])
+            participant_data_id=Subquery(data.values("id")[:1]),
+            participant_data=Subquery(data.values("data")[:1]),
+            **usage_annotations(team_id=team_id, period_start=period_start, chatbot_id=OuterRef("session__chatbot_id")),
         )
         .filter(pk=message_id)[:1]
     )
 
 
-_TURN_MESSAGE = PreparedQuery(_turn_message_query, message_id=int)
+_TURN_MESSAGE = PreparedQuery(_turn_message_query, message_id=int, team_id=int, period_start=datetime)
 
 
-def turn_message(message_id: int) -> ChatMessage | None:
-    """The message with its session, participant, chatbot, pipelines, and the participant's data row for the
-    chatbot as ``participant_data_id`` / ``participant_data`` (None when there is none yet): one query."""
-    return _TURN_MESSAGE.first(message_id=message_id)
+def turn_message(message_id: int, *, team_id: int, period_start: datetime) -> ChatMessage | None:
+    """The message with its session, participant, chatbot, pipelines, the participant's data row for the chatbot
+    as ``participant_data_id`` / ``participant_data`` (None when there is none yet), and the team's usage in the
+    billing period starting ``period_start`` (``billing_usage``, read with ``UsageCounters.of``): one query."""
+    return _TURN_MESSAGE.first(message_id=message_id, team_id=team_id, period_start=period_start)
 
 
 # Entries from the newest compression marker on, oldest first: one fixed statement each.
@@ -160,17 +171,31 @@ def _history(sql: str, params: list[Any]) -> list[HistoryEntry]:
 
 
 def turn_write(
-    *, reply: ChatMessage, trace: Trace, message_id: int, turn_status: str, session_id: int, session: Mapping[str, Any]
+    *,
+    reply: ChatMessage,
+    trace: Trace,
+    message_id: int,
+    turn_status: str,
+    session_id: int,
+    session: Mapping[str, Any],
+    usage: Sequence[Write] = (),
 ) -> None:
-    """The end of a turn as one statement: the reply, its trace, the message's turn status and the ``session``
-    fields (activity, and state or status when the turn changed them). The reply's unique ``reply_to`` makes a
-    second delivery's statement fail whole (``IntegrityError``) with nothing written."""
+    """The end of a turn as one statement: the reply, its trace, the message's turn status, the ``session``
+    fields (activity, and state or status when the turn changed them) and the team's ``usage`` upserts
+    (``billing.metering.usage_writes``). The reply's unique ``reply_to`` makes a second delivery's statement fail
+    whole (``IntegrityError``) with nothing written, usage included."""
     write_together(
         insert(reply),
         insert(trace),
         update(ChatMessage, message_id, turn_status=turn_status),
         update(ChatSession, session_id, **session),
+        *usage,
     )
+
+
+def turn_fail(message_id: int) -> None:
+    """End a turn whose result could not be stored at all: failed, so no sweep runs it again (ADR 0066)."""
+    ChatMessage.objects.filter(pk=message_id).update(turn_status=TurnStatus.FAILED)
 
 
 def turn_release(message_id: int) -> None:

@@ -102,6 +102,7 @@ def objects(team, owner, fake_provider, chatbot, fake_llm, settings, tmp_path) -
         "number": str(version.number),
         "form_id": str(form.pk),
         "session_id": str(session.external_id),
+        "participant_id": str(session.participant_id),
         "message_id": str(reply.pk),
         "tag_id": str(tag.pk),
         "file_id": str(chat_file.pk),

@@ -19,25 +19,32 @@ Scripting (in-process, through the ``fake_llm`` fixture, or over HTTP under ``/_
     fake_llm.api_key = "sk-test"                          # anything else gets a 401
     fake_llm.context_window = 50                          # longer prompts get the provider's context error
     fake_llm.requests                                     # what it received (method, path, headers, json)
+    fake_llm.profile = Profile(first_token=0.5, tokens=40, seconds=1.0)  # a realistic model (see ``Profile``)
+    fake_llm.disconnects                                  # streams the client closed before their end
 
 With nothing queued it echoes: the reply is ``"Echo: <last user message>"``, deterministic for a given input.
 Token usage is counted in words (input: every message; output: the reply) so tests can predict it.
 
-Run it on its own: ``python -m tests.fakes.llm_server --port 8765``.
+It is an asyncio server (one thread in tests, the main thread standalone), so a thousand streams can be open at
+once; delays and token pacing are ``asyncio.sleep``s, never a blocked thread.
+
+Run it on its own: ``python -m tests.fakes.llm_server --port 8765 [--first-token 0.5 --tokens 40 --seconds 1]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
+import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,6 +64,18 @@ class Script:
     delay: float = 0.0
     usage: dict[str, int] | None = None  # {"input_tokens", "output_tokens", "cached_tokens"}
     finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A model with latency: the first token after ``first_token`` seconds, then the rest of a ``tokens``-word echo
+    spread evenly over ``seconds`` (tokens due within ``tick`` of each other go out in one write). A non-streamed
+    answer arrives whole after ``first_token + seconds``. Scripted texts keep their words; echoes are padded."""
+
+    first_token: float = 0.5
+    tokens: int = 40
+    seconds: float = 1.0
+    tick: float = 0.0
 
 
 @dataclass
@@ -102,6 +121,11 @@ class FakeLlm:
             self.api_key: str | None = None
             self.context_window: int | None = None
             self.models: list[str] = list(MODELS)
+            self.profile: Profile | None = None
+            self.record = True  # keep every request (benchmarks switch it off)
+            self.disconnects = 0  # streams whose client went away before the end (a cancelled generation)
+            self.streams_completed = 0
+            self.connections = 0  # TCP connections accepted (keep-alive reuse shows here)
 
     def push(self, script: Script) -> FakeLlm:
         with self._lock:
@@ -146,8 +170,9 @@ class FakeLlm:
             payload = None
         if path.startswith("/_fake/"):
             return self._control(method, path, payload)
-        with self._lock:
-            self.requests.append(Recorded(method, path, parse_qs(parts.query), headers, payload))
+        if self.record:
+            with self._lock:
+                self.requests.append(Recorded(method, path, parse_qs(parts.query), headers, payload))
         anthropic = "anthropic-version" in headers
         if path.endswith("/messages") and method == "POST" and anthropic:
             return self._anthropic(headers, payload or {})
@@ -172,9 +197,11 @@ class FakeLlm:
             for item in payload:
                 self.push(Script(**item))
         elif path == "/_fake/config" and isinstance(payload, dict):
-            for key in ("api_key", "context_window", "models"):
+            for key in ("api_key", "context_window", "models", "record"):
                 if key in payload:
                     setattr(self, key, payload[key])
+            if "profile" in payload:
+                self.profile = Profile(**payload["profile"]) if payload["profile"] else None
         elif path == "/_fake/requests":
             return Response.json(200, [asdict(r) for r in self.requests])
         return Response.json(200, {"ok": True})
@@ -205,9 +232,32 @@ class FakeLlm:
         script = self._next()
         last_user, words = self._prompt(payload)
         text = script.text if script.text is not None else f"Echo: {last_user}"
-        if script.delay:
-            time.sleep(script.delay)
+        profile = self.profile
+        if profile is not None and script.text is None and script.status == 200:
+            padding = max(0, profile.tokens - _words(text))
+            text += "".join(f" w{n}" for n in range(padding))
         return script, text, words
+
+    def _delays(self, script: Script, pieces: int, *, stream: bool) -> tuple[float, float]:
+        """(wait before the answer starts, wait between streamed pieces)."""
+        profile = self.profile
+        if profile is None or script.status != 200:
+            return script.delay, 0.0
+        if not stream:
+            return script.delay + profile.first_token + profile.seconds, 0.0
+        return script.delay + profile.first_token, profile.seconds / max(1, pieces - 1)
+
+    def _pacer(self, gap: float) -> Iterator[float | None]:
+        """Before each piece after the first: a pause, or None when the piece joins the previous write (tick)."""
+        tick = self.profile.tick if self.profile is not None else 0.0
+        owed = 0.0
+        while True:
+            owed += gap
+            if owed > 0 and owed >= tick:
+                yield owed
+                owed = 0.0
+            else:
+                yield None
 
     # -- OpenAI --------------------------------------------------------------------------------------------------
     def _openai_error(self, status: int, message: str, code: str | None, headers: dict[str, str]) -> Response:
@@ -223,7 +273,7 @@ class FakeLlm:
             return self._openai_error(401, f"Incorrect API key provided: {rejected}.", "invalid_api_key", {})
         script, text, words = self._resolve(payload)
         if script.status != 200:
-            return self._openai_error(script.status, script.message, script.code, script.headers)
+            return self._openai_error(script.status, script.message, script.code, script.headers).after(script.delay)
         if self.context_window is not None and words > self.context_window:
             return self._openai_error(
                 400,
@@ -262,7 +312,7 @@ class FakeLlm:
                 "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                 "usage": usage,
             }
-            return Response.json(200, body, script.headers)
+            return Response.json(200, body, script.headers).after(self._delays(script, 1, stream=False)[0])
 
         include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
 
@@ -275,9 +325,16 @@ class FakeLlm:
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
             }
 
-        def events() -> Iterator[bytes]:
+        pieces = _pieces(text)
+        first_wait, gap = self._delays(script, len(pieces), stream=True)
+        pacer = self._pacer(gap)
+
+        def events() -> Iterator[bytes | float]:
             yield _sse(chunk({"role": "assistant", "content": ""}))
-            for piece in _pieces(text):
+            for index, piece in enumerate(pieces):
+                pause = next(pacer) if index else None
+                if pause is not None:
+                    yield pause
                 yield _sse(chunk({"content": piece}))
             for index, call in enumerate(calls):
                 start = {"index": index, "id": call["id"], "type": "function"}
@@ -292,7 +349,7 @@ class FakeLlm:
                 yield _sse({**chunk({}), "choices": [], "usage": usage})
             yield b"data: [DONE]\n\n"
 
-        return Response.stream(events(), script.headers)
+        return Response.stream(events(), script.headers).after(first_wait)
 
     # -- Anthropic -----------------------------------------------------------------------------------------------
     def _anthropic_error(self, status: int, message: str, code: str | None, headers: dict[str, str]) -> Response:
@@ -313,7 +370,7 @@ class FakeLlm:
             return self._anthropic_error(401, f"invalid x-api-key: {rejected}", None, {})
         script, text, words = self._resolve(payload)
         if script.status != 200:
-            return self._anthropic_error(script.status, script.message, script.code, script.headers)
+            return self._anthropic_error(script.status, script.message, script.code, script.headers).after(script.delay)
         if self.context_window is not None and words > self.context_window:
             return self._anthropic_error(
                 400, f"prompt is too long: {words} tokens > {self.context_window} maximum", None, {}
@@ -347,9 +404,13 @@ class FakeLlm:
                 "stop_sequence": None,
                 "usage": usage,
             }
-            return Response.json(200, body, script.headers)
+            return Response.json(200, body, script.headers).after(self._delays(script, 1, stream=False)[0])
 
-        def events() -> Iterator[bytes]:
+        pieces = _pieces(text)
+        first_wait, gap = self._delays(script, len(pieces), stream=True)
+        pacer = self._pacer(gap)
+
+        def events() -> Iterator[bytes | float]:
             start_usage = {**usage, "output_tokens": 1}
             message = {
                 "id": ident,
@@ -368,7 +429,10 @@ class FakeLlm:
                     "content_block_start",
                     {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
                 )
-                for piece in _pieces(text):
+                for number, piece in enumerate(pieces):
+                    pause = next(pacer) if number else None
+                    if pause is not None:
+                        yield pause
                     delta = {"type": "text_delta", "text": piece}
                     yield _event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
                 yield _event("content_block_stop", {"type": "content_block_stop", "index": index})
@@ -394,7 +458,7 @@ class FakeLlm:
             )
             yield _event("message_stop", {"type": "message_stop"})
 
-        return Response.stream(events(), script.headers)
+        return Response.stream(events(), script.headers).after(first_wait)
 
     # -- model lists ---------------------------------------------------------------------------------------------
     def _models(self, headers: dict[str, str], anthropic: bool) -> Response:
@@ -499,62 +563,43 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes = b""
-    chunks: Iterator[bytes] | None = None
+    chunks: Iterator[bytes | float] | None = None  # a float is a pause (seconds) between writes
+    delay: float = 0.0  # before the status line
 
     @classmethod
     def json(cls, status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
         return cls(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode())
 
     @classmethod
-    def stream(cls, chunks: Iterator[bytes], headers: dict[str, str] | None = None) -> Response:
+    def stream(cls, chunks: Iterator[bytes | float], headers: dict[str, str] | None = None) -> Response:
         return cls(
             200, {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **(headers or {})}, chunks=chunks
         )
 
+    def after(self, delay: float) -> Response:
+        self.delay = delay
+        return self
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
+
 
 class FakeLlmServer(FakeLlm):
-    """``FakeLlm`` served by a threaded ``http.server`` on 127.0.0.1 (port 0 = any free port)."""
+    """``FakeLlm`` served over HTTP/1.1 (keep-alive, chunked streams) by asyncio on 127.0.0.1 (port 0 = any free
+    port). ``start()`` runs it in a thread of its own; ``python -m tests.fakes.llm_server`` in the main thread."""
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         super().__init__()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                response = fake.handle(self.command, self.path, headers, body)
-                try:
-                    self.send_response(response.status)
-                    for key, value in response.headers.items():
-                        self.send_header(key, value)
-                    if response.chunks is None:
-                        self.send_header("Content-Length", str(len(response.body)))
-                        self.end_headers()
-                        self.wfile.write(response.body)
-                        return
-                    self.send_header("Transfer-Encoding", "chunked")
-                    self.end_headers()
-                    for chunk in response.chunks:
-                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-                        self.wfile.flush()
-                    self.wfile.write(b"0\r\n\r\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 (http.server's names)
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self.host, self.port = host, self._server.server_address[1]
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(4096)
+        self._sock.setblocking(False)
+        self.host, self.port = host, self._sock.getsockname()[1]
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
 
     @property
     def url(self) -> str:
@@ -565,28 +610,108 @@ class FakeLlmServer(FakeLlm):
         return f"{self.url}/v1"
 
     def start(self) -> FakeLlmServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-llm", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, name="fake-llm", daemon=True)
         self._thread.start()
+        self._ready.wait(10)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def serve_forever(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        server = await asyncio.start_server(self._connection, sock=self._sock, limit=2**20)
+        self._ready.set()
+        async with server:
+            await self._stopping.wait()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.connections += 1
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target = lines[0].split(" ")[:2]
+                headers = {
+                    name.strip().lower(): value.strip()
+                    for name, _, value in (line.partition(":") for line in lines[1:] if ":" in line)
+                }
+                length = int(headers.get("content-length") or 0)
+                body = await reader.readexactly(length) if length else b""
+                response = self.handle(method, target, headers, body)
+                if not await self._send(writer, response) or headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _send(self, writer: asyncio.StreamWriter, response: Response) -> bool:
+        """Write one response; False when the client went away (counted in ``disconnects`` for a stream)."""
+        if response.delay:
+            await asyncio.sleep(response.delay)
+        head = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Status')}"]
+        head += [f"{name}: {value}" for name, value in response.headers.items()]
+        if response.chunks is None:
+            head.append(f"Content-Length: {len(response.body)}")
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + response.body)
+            try:
+                await writer.drain()
+            except ConnectionError:
+                return False
+            return True
+        head.append("Transfer-Encoding: chunked")
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        try:
+            for item in response.chunks:
+                if isinstance(item, float):
+                    await writer.drain()
+                    await asyncio.sleep(item)
+                    if writer.is_closing():
+                        raise ConnectionResetError
+                    continue
+                writer.write(f"{len(item):x}\r\n".encode() + item + b"\r\n")
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        except ConnectionError:
+            with self._lock:
+                self.disconnects += 1
+            return False
+        with self._lock:
+            self.streams_completed += 1
+        return True
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="TEST TOOL: loopback fake of the OpenAI/Anthropic/platform APIs.")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--first-token", type=float, default=None, help="seconds to the first token (a profile)")
+    parser.add_argument("--tokens", type=int, default=40, help="profile: words in an echoed reply")
+    parser.add_argument("--seconds", type=float, default=1.0, help="profile: seconds over which they stream")
+    parser.add_argument("--tick", type=float, default=0.0, help="profile: group tokens due within this")
+    parser.add_argument("--no-record", action="store_true", help="keep no request log (long benchmark runs)")
     args = parser.parse_args()
     server = FakeLlmServer(port=args.port, host=args.host)
+    if args.first_token is not None:
+        server.profile = Profile(first_token=args.first_token, tokens=args.tokens, seconds=args.seconds, tick=args.tick)
+    server.record = not args.no_record
     print(f"Fake LLM server (test tool) on {server.url}  -- OpenAI base URL {server.openai_base_url}", flush=True)
-    try:
-        server._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server._server.server_close()
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -166,6 +166,7 @@ def _deep_fields(fields: list[str]) -> str:
 @pytest.fixture
 def seeds(team, owner, chatbot, fake_provider, make_member):
     """A member's view of team A with one of each object, by URL parameter name."""
+    from shared_apps.catalog.models import LlmModel
     from tenant_apps.api.services import api_key_create
     from tenant_apps.chatbots.models import ConsentForm
     from tenant_apps.chatbots.services import chatbot_update, version_create
@@ -190,6 +191,10 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         team=team, email="invitee@example.com", token_hash="0" * 64, invited_by=owner, expires_at=timezone.now()
     )
     key, _raw = api_key_create(name="probe", read_only=False, created_by=owner)
+    from tenant_apps.channels import services as channel_services
+
+    widget = channel_services.channel_create(chatbot=chatbot, kind="widget", name="probe widget")
+    custom = channel_services.channel_create(chatbot=chatbot, kind="custom_api", name="probe api")
     events = _events_seeds(chatbot=chatbot, participant=participant, owner=owner)
     return {
         **events,
@@ -198,6 +203,7 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "pipeline_id": str(chatbot.pipeline_id),
         "public_id": str(chatbot.public_id),
         "session_id": str(session.external_id),
+        "participant_id": str(session.participant_id),
         "message_id": str(reply.reply_to_id),
         "trace_id": str(reply.reply_to.trace.pk),
         "file_id": str(chat_file.pk),
@@ -213,6 +219,12 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "export_id": str(TeamExport.objects.create(team=team, requested_by=owner).pk),
         "slug": team.slug,
         "token": "sample-token",
+        "task_id": str(received.message.pk),
+        "channel_id": str(widget.pk),
+        "channel_public_id": str(custom.public_id),
+        "team_id": str(team.pk),
+        "visit_id": "1",
+        "model_id": str(LlmModel.objects.first().pk),
     }
 
 
@@ -355,12 +367,11 @@ def test_team_routes_never_answer_5xx_to_nul_or_deep_json_from_a_member(team_a, 
 
 def test_team_routes_never_answer_5xx_to_nul_or_deep_json_from_a_visitor(team_a, seeds, host_for):
     from tenant_apps.conversations.models import ChatSession
+    from tests.factories.conversations import public_first_send
 
     visitor = _quiet_client(host_for(team_a))
-    visitor.get(f"/c/{seeds['public_id']}/", follow=True)  # a public-link session of the visitor's own
+    public_first_send(visitor, seeds["public_id"], "hi")  # a public-link session of the visitor's own
     session = ChatSession.objects.order_by("-created_at").first()
-    sent = visitor.post(f"/c/{seeds['public_id']}/s/{session.external_id}/send/", {"message": "hi"})
-    assert sent.status_code == 200
     own = {**seeds, "session_id": str(session.external_id), "message_id": str(session.messages.first().pk)}
 
     failures = probe(_same_cookies(visitor), TENANT, own)
@@ -373,6 +384,20 @@ def test_apex_routes_never_answer_5xx_to_nul_or_deep_json(team_a, owner, seeds):
     anonymous = probe(_same_cookies(_quiet_client("localhost")), PUBLIC, seeds)
 
     assert not member + anonymous, "\n".join(member + anonymous)
+
+
+def test_apex_routes_never_answer_5xx_to_nul_or_deep_json_from_staff(team_a, seeds, make_user):
+    """The staff console (staff with two-factor) gets the same probe as every other apex page."""
+    from tests.shared_apps.console.conftest import mfa_enable, mfa_session
+
+    staff = make_user(is_staff=True)
+    mfa_enable(staff)
+    client = _quiet_client("localhost", staff)
+    mfa_session(client, staff)
+
+    failures = probe(_same_cookies(client), PUBLIC, seeds)
+
+    assert not failures, "\n".join(failures)
 
 
 def test_nul_and_deep_json_get_a_clear_400(team_a, seeds, host_for):

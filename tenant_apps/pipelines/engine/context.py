@@ -129,6 +129,29 @@ class EmailRequest:
     body: str
 
 
+class EffectLog(Protocol):
+    """Which outside effects (an email sent, an HTTP request made) this turn already performed, so a turn that is
+    run again (a retry, a redelivery after its worker died) performs each at most once (ADR 0066).
+
+    ``begin(key)`` records that the effect ``key`` (the node id) is about to happen and returns None when no earlier
+    attempt got that far; otherwise it returns the earlier attempt's record: ``{"state": "started"}`` (the outcome
+    is unknown: the worker died during it) or ``{"state": "done", "result": {...}}`` (what ``finish`` stored)."""
+
+    def begin(self, key: str) -> Mapping[str, Any] | None: ...
+
+    def finish(self, key: str, result: Mapping[str, Any]) -> None: ...
+
+
+class NoEffectLog:
+    """The default: a run that is never repeated (the editor's test panel, unit tests) records nothing."""
+
+    def begin(self, key: str) -> Mapping[str, Any] | None:
+        return None
+
+    def finish(self, key: str, result: Mapping[str, Any]) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class ParticipantInfo:
     """Who the run is for, as templates see it (``participant_details``). Never secrets."""
@@ -136,6 +159,26 @@ class ParticipantInfo:
     identifier: str = ""
     name: str = ""
     platform: str = ""
+
+
+class ReplyCancelled(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by ``ReplyStream.write``/``flush`` when the participant stopped the generation: the node ends the model
+    call and keeps the text streamed so far as its answer."""
+
+
+class ReplyStream(Protocol):
+    """Where the final reply's tokens go as the model produces them (ADR 0090 §4-5). The engine hands it to the
+    one LLM node whose every outgoing edge goes to the end node; the caller publishes, coalesces and stores.
+
+    ``write`` and ``flush`` raise ``ReplyCancelled`` when the participant stopped the generation."""
+
+    def write(self, text: str) -> None:
+        """More text of the reply (may be buffered)."""
+        ...
+
+    def flush(self) -> None:
+        """Send anything buffered: the node's stream ended."""
+        ...
 
 
 ModelResolver = Callable[[int, str], ChatModel]
@@ -187,6 +230,9 @@ class RunContext:
     count_tokens: Callable[[str, str], int] = layer_count_tokens
     now: Callable[[], datetime] = timezone.now
     limits: RunLimits = field(default_factory=RunLimits.from_settings)  # ADR 0060
+    reply_stream: ReplyStream | None = None  # the final reply's tokens, as they come (ADR 0090); None: no streaming
+    effects: EffectLog = field(default_factory=NoEffectLog)  # ADR 0066
+    deadline: float | None = None  # ``time.monotonic()`` after which no further node starts (the turn's time limit)
 
 
 def copy_state(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,8 @@ Semantics:
   inputs and runs once; its input is their outputs joined by a blank line (``node_inputs`` keeps each).
 * Validation guarantees the end node runs: every node leads to it and every router output is wired.
 * The first node that fails stops the run: the result names it and says why. No node exception escapes.
+* Streaming (ADR 0090 §5): an LLM node whose every outgoing edge goes to the end node produces the final reply, so
+  it gets the context's ``reply_stream`` while it runs (the first such node of a run; others answer whole).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,6 +25,7 @@ from pydantic import ValidationError
 from shared_apps.core import strict_json
 from shared_apps.core.exceptions import ApplicationError
 from tenant_apps.pipelines.engine.context import RunContext, copy_state
+from tenant_apps.pipelines.engine.limits import RunTimeLimitError
 from tenant_apps.pipelines.engine.result import NodeFailure, NodeTrace, RunResult, state_diff
 from tenant_apps.pipelines.engine.state import NodeError, NodeInput, NodeOutcome, RunState
 from tenant_apps.pipelines.exceptions import PipelineInvalidError
@@ -32,6 +35,7 @@ from tenant_apps.pipelines.nodes import NODE_TYPES, NodeType
 logger = logging.getLogger(__name__)
 
 JOIN_SEPARATOR = "\n\n"
+STREAMING_NODE_TYPES = frozenset({"llm"})  # node types that stream their answer when it is the final reply
 
 
 @dataclass(slots=True, frozen=True)
@@ -61,8 +65,10 @@ class CompiledPipeline:
         position = {node_id: index for index, node_id in enumerate(order)}
         by_id = {node.id: node for node in spec.nodes}
         inputs: dict[str, list[tuple[int, str]]] = {node_id: [] for node_id in order}
+        targets: dict[str, set[str]] = {node_id: set() for node_id in order}
         for edge in spec.edges:
             inputs[edge.target].append((position[edge.source], edge.source_handle))
+            targets[edge.source].add(by_id[edge.target].type)
         steps = []
         for node_id in order:
             node_spec = by_id[node_id]
@@ -84,6 +90,11 @@ class CompiledPipeline:
         self.steps: tuple[_Step, ...] = tuple(steps)
         self.start = next(index for index, step in enumerate(steps) if step.type_name == "start")
         self.end = next(index for index, step in enumerate(steps) if step.type_name == "end")
+        self.streaming: frozenset[int] = frozenset(
+            index
+            for index, step in enumerate(steps)
+            if step.type_name in STREAMING_NODE_TYPES and targets[step.node_id] == {"end"}
+        )
 
     def run(self, ctx: RunContext) -> RunResult:
         started = perf_counter()
@@ -98,6 +109,7 @@ class CompiledPipeline:
         routes: list[str | None] = [None] * len(steps)
         trace: list[NodeTrace] = []
         path: list[str] = []
+        streamed = False
         for index, step in enumerate(steps):
             if index == self.start:
                 node_input = NodeInput(ctx.input_text, {})
@@ -119,10 +131,17 @@ class CompiledPipeline:
             failure: NodeFailure | None = None
             outcome: NodeOutcome | None = None
             extra: dict[str, Any] | None = None
+            streams = index in self.streaming and ctx.reply_stream is not None and not streamed
+            state.reply_stream = ctx.reply_stream if streams else None
+            streamed = streamed or streams
             try:
+                if ctx.deadline is not None and monotonic() > ctx.deadline:  # where nothing could interrupt the run
+                    raise RunTimeLimitError()
                 outcome = step.node.run(node_input, state)
                 if step.writes_state:
                     state.check_stored_state()
+            except RunTimeLimitError as exc:  # the turn's time limit: this node is the one it stopped (ADR 0065)
+                failure = NodeFailure(step.node_id, step.type_name, step.label, exc.code, exc.message)
             except ApplicationError as exc:
                 message = strict_json.clean_text(exc.message)
                 failure = NodeFailure(step.node_id, step.type_name, step.label, exc.code, message)

@@ -16,6 +16,22 @@ from django.conf import settings
 from django.core.signals import setting_changed
 
 
+class RunTimeLimitError(BaseException):
+    """The run (a whole turn) went over its time limit (ADR 0065). Raised into the run by its caller's deadline (a
+    gevent timeout or an alarm), or by the executor before a node once ``RunContext.deadline`` has passed.
+
+    A ``BaseException``, like ``gevent.Timeout``: the SDKs, the LLM layer and nodes catch ``Exception`` to retry or
+    to report, and must not swallow this (an SDK would turn it into a connection error and try again). The executor
+    catches it by name and fails the node it stopped, so the trace names that node."""
+
+    code = "pipeline.time_limit"
+
+    def __init__(self, seconds: float | None = None) -> None:
+        limit = f"its limit of {seconds:g} s" if seconds else "its time limit"
+        self.message = f"The turn took longer than {limit} and was stopped."
+        super().__init__(self.message)
+
+
 @dataclass(frozen=True, slots=True)
 class TemplateLimits:
     """Bounds of one Jinja render. Sizes count characters of text or items of lists (nested ones summed)."""

@@ -7,12 +7,15 @@ of model calls) and guarantees a final text answer.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared_apps.core import strict_json
+from tenant_apps.pipelines.engine.context import ReplyCancelled, ReplyStream
 from tenant_apps.providers.llm.loop import run_tool_loop
+from tenant_apps.providers.llm.tokens import count_tokens
 from tenant_apps.providers.llm.types import ChatModel, ChatParams, ChatResult, Message, ToolCall, ToolSpec, Usage
 
 MAX_TOOL_ROUNDS = 5
@@ -24,6 +27,7 @@ class ToolLoopResult:
     usage: Usage
     calls: int
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # for the trace: name, arguments, result
+    cancelled: bool = False  # the participant stopped a streamed answer: ``result.text`` is what was streamed
 
 
 def chat_with_tools(
@@ -67,6 +71,41 @@ def chat_with_tools(
         usage = usage + result.usage
         calls += 1
     return ToolLoopResult(result=result, usage=usage, calls=calls, tool_calls=trace)
+
+
+def stream_reply(
+    model: ChatModel, *, messages: Sequence[Message], sink: ReplyStream, params: ChatParams | None = None
+) -> ToolLoopResult:
+    """One answer streamed into ``sink`` as it arrives (ADR 0090): the same ``ChatResult`` as ``model.chat`` would
+    give, from the LLM layer's stream. When the sink says the participant stopped the generation, the model call
+    is ended (the SDK stream is closed, so the provider sees the disconnect) and the text so far is the answer,
+    with its usage estimated by the offline tokenizer."""
+    parts: list[str] = []
+    result: ChatResult | None = None
+    started = time.perf_counter()
+    deltas = model.stream(messages=messages, params=params)
+    try:
+        for delta in deltas:
+            if delta.result is not None:
+                result = delta.result
+            elif delta.text:
+                parts.append(delta.text)
+                sink.write(delta.text)
+        sink.flush()
+    except ReplyCancelled:
+        text = "".join(parts)
+        usage = Usage(input_tokens=count_tokens(messages, model=model.model), output_tokens=count_tokens(text))
+        latency_ms = (time.perf_counter() - started) * 1000
+        cancelled = ChatResult(
+            text=text, tool_calls=(), usage=usage, latency_ms=latency_ms, model=model.model, finish_reason="cancelled"
+        )
+        return ToolLoopResult(result=cancelled, usage=usage, calls=1, cancelled=True)
+    finally:
+        close = getattr(deltas, "close", None)  # a generator: closing it closes the SDK's stream (ends the call)
+        if close is not None:
+            close()
+    assert result is not None  # the LLM layer's stream always ends with the whole reply
+    return ToolLoopResult(result=result, usage=result.usage, calls=1)
 
 
 def parse_json_object(text: str) -> Mapping[str, Any] | None:

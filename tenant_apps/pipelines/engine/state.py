@@ -8,7 +8,7 @@ from typing import Any
 
 from shared_apps.core import strict_json
 from shared_apps.core.exceptions import ApplicationError
-from tenant_apps.pipelines.engine.context import HistoryEntry, HistoryKey, RunContext
+from tenant_apps.pipelines.engine.context import HistoryEntry, HistoryKey, ReplyStream, RunContext
 from tenant_apps.providers.llm.types import ChatModel, Usage
 
 
@@ -58,6 +58,8 @@ class RunState:
     usage: dict[tuple[int | None, str], ModelUsage] = field(default_factory=dict)
     models: dict[tuple[int, str], ChatModel] = field(default_factory=dict)
     history_writes: int = 0
+    # Set by the executor while the node that produces the final reply runs (ADR 0090 §5); None for every other.
+    reply_stream: ReplyStream | None = None
 
     def model(self, provider_id: int, name: str) -> ChatModel:
         """The model for this run, resolved once per (provider, model) however many nodes use it."""

@@ -7,6 +7,7 @@ once the caller's transaction commits, so a turn that rolls back sends nothing.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -90,5 +91,9 @@ class SendEmailNode(NodeType[EmailParams]):
             raise NodeError(code="pipeline.email_too_many_recipients", message="Too many recipients.")
         subject = " ".join(render(params.subject, variables, what="subject", limits=limits).split())[:500]
         body = render(params.body, variables, what="body", limits=limits)
+        details: dict[str, Any] = {"recipients": recipients, "subject": subject}
+        if state.ctx.effects.begin(self.node_id) is not None:  # an earlier attempt of this turn sent it (ADR 0066)
+            return NodeOutcome(output=node_input.text, details={**details, "repeated": "not sent again"})
         state.ctx.send_email(EmailRequest(recipients=tuple(recipients), subject=subject, body=body))
-        return NodeOutcome(output=node_input.text, details={"recipients": recipients, "subject": subject})
+        state.ctx.effects.finish(self.node_id, {})
+        return NodeOutcome(output=node_input.text, details=details)

@@ -92,27 +92,40 @@ class HttpRequestNode(NodeType[HttpParams]):
             body = render(params.body, variables, what="body", limits=limits)
         if body is not None and not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json" if _is_json(body) else "text/plain; charset=utf-8"
-        response = state.ctx.http_request(
-            params.method,
-            url,
-            headers=headers,
-            data=body.encode() if body is not None else None,
-            timeout=params.timeout_seconds,
-            max_response_bytes=MAX_RESPONSE_BYTES,
-        )
-        details = {"method": params.method, "url": url, "status": response.status}
-        if params.fail_on_error_status and response.status >= 400:
+        # At most once per turn (ADR 0066): a turn run again gets the earlier attempt's response, not a new request.
+        earlier = state.ctx.effects.begin(self.node_id)
+        if earlier is None:
+            response = state.ctx.http_request(
+                params.method,
+                url,
+                headers=headers,
+                data=body.encode() if body is not None else None,
+                timeout=params.timeout_seconds,
+                max_response_bytes=MAX_RESPONSE_BYTES,
+            )
+            status, text = response.status, response.text
+            state.ctx.effects.finish(self.node_id, {"status": status, "text": text})
+        elif earlier.get("state") == "done":
+            result = earlier.get("result") or {}
+            status, text = int(result.get("status") or 0), str(result.get("text") or "")
+        else:
+            raise NodeError(
+                code="pipeline.http_outcome_unknown",
+                message=f"An earlier attempt of this turn sent {params.method} {url} and did not learn the outcome; "
+                "it is not sent again.",
+            )
+        details = {"method": params.method, "url": url, "status": status}
+        if params.fail_on_error_status and status >= 400:
             raise NodeError(
                 code="pipeline.http_error_status",
-                message=f"{params.method} {url} answered {response.status}.",
-                extra={"status": response.status},
+                message=f"{params.method} {url} answered {status}.",
+                extra={"status": status},
             )
-        text = response.text
         if params.save_response_to:
             saved: Any = text
             with contextlib.suppress(strict_json.StrictJsonError):
                 saved = strict_json.loads(text)
-            state.temp_state[params.save_response_to] = {"status": response.status, "body": saved}
+            state.temp_state[params.save_response_to] = {"status": status, "body": saved}
         return NodeOutcome(output=text, details=details)
 
 

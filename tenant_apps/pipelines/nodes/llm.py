@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from tenant_apps.pipelines.engine.context import HistoryEntry
-from tenant_apps.pipelines.engine.llm_calls import chat_with_tools
+from tenant_apps.pipelines.engine.llm_calls import chat_with_tools, stream_reply
 from tenant_apps.pipelines.engine.prompting import render_prompt
 from tenant_apps.pipelines.engine.state import NodeInput, NodeOutcome, RunState
 from tenant_apps.pipelines.nodes.base import NodeType, register_node, ui
@@ -35,6 +35,9 @@ SUMMARY_HEADING = "\n\nSummary of the earlier conversation:\n"
 
 @register_node
 class LlmNode(NodeType[LlmParams]):
+    """When its answer is the final reply and it has no tools, it streams (the executor hands it the run's
+    ``reply_stream``); stored output, usage and trace are the same either way."""
+
     type_name = "llm"
     label = "LLM"
     description = "Answers with a language model, using a prompt, the conversation history and tools."
@@ -76,7 +79,12 @@ class LlmNode(NodeType[LlmParams]):
         messages.append(Message(role="user", content=node_input.text))
 
         specs, handler = tools_for(params.tools, state) if params.tools else ([], None)
-        loop = chat_with_tools(model, messages=messages, tools=specs, handler=handler, params=params.chat_params())
+        if state.reply_stream is not None and not specs:  # this node's answer is the reply: stream it (ADR 0090)
+            loop = stream_reply(model, messages=messages, sink=state.reply_stream, params=params.chat_params())
+            if loop.cancelled:
+                details["cancelled"] = True
+        else:
+            loop = chat_with_tools(model, messages=messages, tools=specs, handler=handler, params=params.chat_params())
         state.record_usage(
             provider_id=params.llm_provider_id, model=params.llm_model, usage=loop.usage, calls=loop.calls
         )

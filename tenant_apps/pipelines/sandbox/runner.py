@@ -112,6 +112,9 @@ class CodeRunner:
                 return CodeResult(
                     ok=False, error_code="pipeline.code_sandbox_failed", error_message="The sandbox failed."
                 )
+            except BaseException:
+                self._stop()  # interrupted mid-exchange (the turn's time limit): its answer must not reach the next run
+                raise
         uid = answer.get("uid")
         if not answer.get("ok"):
             return CodeResult(

@@ -73,6 +73,7 @@ class SdkChatModel:
         max_retries: int = 2,
         max_retry_wait: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[str, float], None] | None = None,
     ) -> None:
         self.client = client
         self.model = model
@@ -83,6 +84,7 @@ class SdkChatModel:
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self._sleep = sleep
+        self.on_wait = on_wait  # told (error code, seconds) before each in-process retry wait: "waiting" status
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider_type}:{self.model}>"
@@ -109,6 +111,8 @@ class SdkChatModel:
                     "llm.retrying",
                     extra={"provider": self.provider_type, "model": self.model, "code": error.code, "wait": wait},
                 )
+                if self.on_wait is not None:
+                    self.on_wait(error.code, float(wait))
                 self._sleep(float(wait))
 
     def _estimated_usage(self, messages: Sequence[Message], text: str) -> Usage:
@@ -255,14 +259,12 @@ class OpenAIChatModel(SdkChatModel):
         whole body against its TypedDicts (~1 ms per message of history here) to turn a dict we built as plain JSON
         into the same JSON, and builds a model tree of the reply we read five fields of. Same endpoint, same client
         (auth, retries off, timeouts, Azure deployment routing, status errors); a plain reply comes back as the
-        decoded JSON, a stream as the SDK's chunk models. tests/tenant_apps/providers/llm/test_clients.py checks
-        that the bytes sent are identical to ``create()``'s."""
+        decoded JSON, a stream as the SDK's ``Stream`` whose events ``_decoded_chunks`` reads as decoded JSON.
+        tests/tenant_apps/providers/llm/test_clients.py checks that the bytes sent are identical to ``create()``'s."""
         from openai import Stream
-        from openai.types.chat import ChatCompletionChunk
 
-        chunk_stream = Stream[ChatCompletionChunk]
         path = "/chat/completions"
-        return self.client.post(path, body=body, cast_to=object, stream=stream, stream_cls=chunk_stream)
+        return self.client.post(path, body=body, cast_to=object, stream=stream, stream_cls=Stream[object])
 
     def chat(
         self, *, messages: Sequence[Message], tools: Sequence[ToolSpec] = (), params: ChatParams | None = None
@@ -315,34 +317,67 @@ class OpenAIChatModel(SdkChatModel):
             body["stream_options"] = {"include_usage": True}
         started = time.perf_counter()
         chunks = self._with_retries(lambda: self._post(body, stream=True))
-        yield from self._streamed(chunks, self._read_chunk, messages, started)
+        yield from self._streamed(_decoded_chunks(chunks), self._read_chunk, messages, started)
 
     @staticmethod
     def _read_chunk(chunk: Any, assembly: StreamAssembly) -> Iterator[str]:
-        assembly.model = chunk.model or assembly.model
-        if chunk.usage is not None:
-            details = chunk.usage.prompt_tokens_details
-            assembly.usage = Usage(
-                input_tokens=chunk.usage.prompt_tokens or 0,
-                output_tokens=chunk.usage.completion_tokens or 0,
-                cached_tokens=(details.cached_tokens or 0) if details is not None else 0,
-            )
-        if not chunk.choices:
+        """One decoded ``chat.completion.chunk`` (a dict, see ``_decoded_chunks``)."""
+        if not isinstance(chunk, dict):
             return
-        choice = chunk.choices[0]
-        delta = choice.delta
-        if delta is not None and delta.content:
-            yield delta.content
-        for call in (delta.tool_calls if delta is not None else None) or ():
-            function = call.function
-            assembly.tool_call(
-                call.index,
-                call_id=call.id,
-                name=function.name if function is not None else None,
-                arguments=(function.arguments or "") if function is not None else "",
+        assembly.model = chunk.get("model") or assembly.model
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            details = usage.get("prompt_tokens_details") or {}
+            assembly.usage = Usage(
+                input_tokens=usage.get("prompt_tokens") or 0,
+                output_tokens=usage.get("completion_tokens") or 0,
+                cached_tokens=details.get("cached_tokens") or 0,
             )
-        if choice.finish_reason:
-            assembly.finish_reason = choice.finish_reason
+        choices = chunk.get("choices")
+        if not choices or not isinstance(choices[0], dict):
+            return
+        choice = choices[0]
+        delta = choice.get("delta") or {}
+        if delta.get("content"):
+            yield delta["content"]
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") or {}
+            assembly.tool_call(
+                call.get("index") or 0,
+                call_id=call.get("id"),
+                name=function.get("name"),
+                arguments=function.get("arguments") or "",
+            )
+        if choice.get("finish_reason"):
+            assembly.finish_reason = choice["finish_reason"]
+
+
+def _decoded_chunks(stream: Any) -> Iterator[Any]:
+    """The decoded JSON of each event of an OpenAI-compatible stream, read to the end of the body.
+
+    The SDK's ``Stream`` stops reading at ``[DONE]`` and closes the response before the body's last bytes, so
+    httpx drops the connection and every streamed call paid a new TCP (and TLS) handshake; it also built a model
+    tree per chunk, of which we read a few fields (ADR 0040 §13, ADR 0090). Its event reader still maps timeouts
+    and connection errors to the SDK's exceptions; an ``error`` event raises ``APIError`` as the SDK does."""
+    from openai import APIError
+
+    response = stream.response
+    try:
+        for sse in stream._iter_events():
+            if sse.data.startswith("[DONE]"):
+                continue  # read on to the end of the body: the connection goes back to the pool
+            data = sse.json()
+            if isinstance(data, dict) and data.get("error"):
+                error = data["error"]
+                message = error.get("message") if isinstance(error, dict) else None
+                raise APIError(
+                    message=message if isinstance(message, str) and message else "An error occurred during streaming",
+                    request=response.request,
+                    body=error,
+                )
+            yield data
+    finally:
+        response.close()
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,7 +57,12 @@ class ClientEntry:
         return f"<ClientEntry {self.provider_type}>"
 
     def chat_model(
-        self, model: str, traits: ModelTraits, *, max_retries: int | None = None
+        self,
+        model: str,
+        traits: ModelTraits,
+        *,
+        max_retries: int | None = None,
+        on_wait: Callable[[str, float], None] | None = None,
     ) -> OpenAIChatModel | AnthropicChatModel:
         common: dict[str, Any] = {
             "client": self.client,
@@ -67,6 +73,7 @@ class ClientEntry:
             "secrets": self.secrets,
             "max_retries": settings.LLM_MAX_RETRIES if max_retries is None else max_retries,
             "max_retry_wait": float(settings.LLM_MAX_RETRY_WAIT_SECONDS),
+            "on_wait": on_wait,
         }
         if self.api == LlmApi.ANTHROPIC:
             return AnthropicChatModel(**common)
@@ -139,8 +146,15 @@ _STAMP = PreparedQuery(
 )
 
 
-def chat_model_for(*, provider_id: int, model: str, max_retries: int | None = None) -> ChatModel:
+def chat_model_for(
+    *,
+    provider_id: int,
+    model: str,
+    max_retries: int | None = None,
+    on_wait: Callable[[str, float], None] | None = None,
+) -> ChatModel:
     """The model ``model`` at the active team's provider ``provider_id``. One query when the client is cached.
+    ``on_wait(code, seconds)`` is told before each retry wait of a rate-limited or failing provider.
 
     Raises ``ProviderNotFoundError`` when the provider does not exist in this team; calls on the returned model
     raise ``llm.errors.LlmError`` subclasses.
@@ -160,7 +174,7 @@ def chat_model_for(*, provider_id: int, model: str, max_retries: int | None = No
             while len(_cache) > MAX_CACHED_CLIENTS:
                 _cache.popitem(last=False)
     return entry.chat_model(
-        model, model_traits(provider_type=entry.provider_type, model=model), max_retries=max_retries
+        model, model_traits(provider_type=entry.provider_type, model=model), max_retries=max_retries, on_wait=on_wait
     )
 
 

@@ -52,3 +52,26 @@ def test_rate_limit_enforce_raises_a_429_error_with_configured_limit(rate_limits
 
 def test_limit_parses_count_and_seconds():
     assert Limit.parse("20/3600") == Limit(count=20, seconds=3600)
+
+
+def test_rate_limit_check_reports_limit_remaining_and_reset(rate_limits_on):
+    from shared_apps.core.ratelimit import rate_limit_check, rate_limit_headers
+
+    statuses = [rate_limit_check(scope="test.scope", ident="widget", limit="2/60") for _ in range(3)]
+
+    assert [(s.allowed, s.limit, s.remaining) for s in statuses] == [(True, 2, 1), (True, 2, 0), (False, 2, 0)]
+    assert all(0 < s.reset <= 60 for s in statuses)
+    assert "Retry-After" not in rate_limit_headers(statuses[0])
+    headers = rate_limit_headers(statuses[2])
+    assert headers["X-RateLimit-Limit"] == "2"
+    assert headers["X-RateLimit-Remaining"] == "0"
+    assert headers["Retry-After"] == headers["X-RateLimit-Reset"] == str(statuses[2].reset)
+
+
+def test_rate_limit_enforce_says_when_to_retry(rate_limits_on):
+    rate_limit_enforce(scope="test.scope", ident="y", limit="1/60")
+
+    with pytest.raises(RateLimitedError) as refused:
+        rate_limit_enforce(scope="test.scope", ident="y", limit="1/60")
+
+    assert 0 < refused.value.extra["retry_after"] <= 60

@@ -3,13 +3,12 @@
 from decimal import Decimal
 
 import pytest
-from django.db import DataError
 
 from shared_apps.core.exceptions import InvalidStateError
 from tenant_apps.chatbots.services import version_create
 from tenant_apps.conversations import services, turns
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TraceStatus, TurnStatus
-from tenant_apps.conversations.models import ChatMessage, ChatSession, HistoryMessage, ParticipantData, Trace
+from tenant_apps.conversations.models import ChatMessage, HistoryMessage, ParticipantData, Trace
 from tests.factories.conversations import llm_node, say, set_graph
 from tests.factories.pipelines import chain, node
 
@@ -47,22 +46,47 @@ def test_turn_delivered_twice_produces_one_reply(member_session, fake_llm):
     assert len([r for r in fake_llm.requests if r.path.endswith("/chat/completions")]) == 1
 
 
-def test_turn_claimed_by_a_lost_worker_is_run_again_after_the_stale_window(member_session, fake_llm):
+def test_turn_claimed_by_a_lost_worker_is_run_again_once_its_lease_lapsed(member_session, fake_llm, settings):
     from datetime import timedelta
 
     from django.utils import timezone
 
+    settings.CHAT_TURN_LEASE_SECONDS = 15
     message = say(member_session, "Hi")
     ChatMessage.objects.filter(pk=message.pk).update(
-        turn_status=TurnStatus.PROCESSING, turn_started_at=timezone.now() - timedelta(minutes=1)
+        turn_status=TurnStatus.PROCESSING, turn_started_at=timezone.now() - timedelta(seconds=10)
     )
-    assert turns.turn_process(message_id=message.pk) is None  # someone else is on it
+    assert turns.turn_process(message_id=message.pk) is None  # its worker renewed the lease 10 s ago: still on it
 
-    ChatMessage.objects.filter(pk=message.pk).update(turn_started_at=timezone.now() - timedelta(minutes=10))
+    ChatMessage.objects.filter(pk=message.pk).update(turn_started_at=timezone.now() - timedelta(seconds=16))
     reply = turns.turn_process(message_id=message.pk)
 
     assert reply is not None
     assert reply.content == "Echo: Hi"
+
+
+def test_turn_whose_worker_keeps_dying_is_ended_with_an_apology(member_session, fake_llm, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.CHAT_TURN_MAX_RECLAIMS = 2
+    message = say(member_session, "the message that kills workers")
+    long_ago = timezone.now() - timedelta(minutes=1)
+    from tenant_apps.conversations import turn_leases
+
+    for _ in range(2):  # two takeovers so far, each worker died again
+        turn_leases.reclaim_count("t_alpha", message.pk)
+    ChatMessage.objects.filter(pk=message.pk).update(turn_status=TurnStatus.PROCESSING, turn_started_at=long_ago)
+
+    reply = turns.turn_process(message_id=message.pk)  # the third takeover
+
+    assert reply.content == turns.APOLOGY
+    assert not fake_llm.requests  # not run again
+    trace = Trace.objects.get(message=message)
+    assert trace.status == TraceStatus.ERROR
+    assert "not run again" in trace.error
+    assert ChatMessage.objects.get(pk=message.pk).turn_status == TurnStatus.FAILED
 
 
 def test_llm_failure_gives_an_apology_and_an_error_trace_naming_the_node(member_session, fake_llm):
@@ -177,19 +201,44 @@ def test_session_on_a_version_runs_the_frozen_pipeline(chatbot, fake_provider, o
 
 
 def test_turn_store_is_all_or_nothing(member_session, fake_llm, monkeypatch):
-    """If the database refuses the trace (here: a cost too large for its column), no reply is left behind and
-    neither the message's status nor the session moved."""
+    """If the database refuses the trace (here: a cost too large for its column), none of the turn's result is left
+    behind: the reply, state and session fields the store would have written are not there."""
     message = say(member_session, "hi")
-    activity = ChatSession.objects.get(pk=member_session.pk).last_activity_at
     monkeypatch.setattr(turns.pricing, "cost_of", lambda **usage: Decimal("1e12"))
 
-    with pytest.raises(DataError):
-        turns.turn_process(message_id=message.pk)
+    reply = turns.turn_process(message_id=message.pk)
 
-    assert not ChatMessage.objects.filter(reply_to=message).exists()
-    assert not Trace.objects.filter(message=message).exists()
-    assert ChatMessage.objects.get(pk=message.pk).turn_status == TurnStatus.PROCESSING  # the claim, no more
-    assert ChatSession.objects.get(pk=member_session.pk).last_activity_at == activity
+    assert not ChatMessage.objects.filter(reply_to=message, content="Echo: hi").exists()
+    assert reply.content == turns.APOLOGY
+
+
+def test_poison_turn_stores_the_apology_and_an_error_trace_once_and_is_never_run_again(
+    member_session, fake_llm, monkeypatch
+):
+    """PostgreSQL refuses the turn's result (a non-transient failure): the participant gets the apology, the trace
+    says why, the turn is failed, and a redelivery or a sweep never runs it (or its LLM call) again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    message = say(member_session, "hi")
+    monkeypatch.setattr(turns.pricing, "cost_of", lambda **usage: Decimal("1e12"))
+
+    reply = turns.turn_process(message_id=message.pk)
+    ChatMessage.objects.filter(pk=message.pk).update(turn_started_at=timezone.now() - timedelta(hours=1))
+    again = turns.turn_process(message_id=message.pk)  # a late redelivery
+
+    assert reply.content == turns.APOLOGY
+    assert reply.metadata == {"error": True}
+    assert again.pk == reply.pk
+    trace = Trace.objects.get(message=message)
+    assert trace.status == TraceStatus.ERROR
+    assert "could not be stored (DataError" in trace.error
+    assert trace.output_tokens == 2  # what the model spent is kept
+    assert ChatMessage.objects.get(pk=message.pk).turn_status == TurnStatus.FAILED
+    assert ChatMessage.objects.filter(reply_to=message).count() == 1
+    assert len([r for r in fake_llm.requests if r.path.endswith("/chat/completions")]) == 1
+    assert turns.turns_requeue_stuck(enqueue=lambda message_id: pytest.fail("a failed turn was swept")) == 0
 
 
 def test_passing_provider_failure_is_retried_later_without_storing_anything(member_session, fake_llm, settings):
@@ -208,6 +257,21 @@ def test_passing_provider_failure_is_retried_later_without_storing_anything(memb
     assert turns.turn_process(message_id=message.pk, final_attempt=False).content == "Echo: Hi"
 
 
+def test_turn_over_its_time_limit_stores_the_apology_and_a_trace_naming_the_node(member_session, fake_llm, settings):
+    settings.CHAT_TURN_SOFT_LIMIT = 1
+    fake_llm.reply("too late", delay=4)
+    message = say(member_session, "Hi")
+
+    reply = turns.turn_process(message_id=message.pk)
+
+    assert reply.content == turns.APOLOGY
+    trace = Trace.objects.get(message=message)
+    llm_id = next(n["id"] for n in member_session.chatbot.pipeline.graph["nodes"] if n["type"] == "llm")
+    assert trace.error_node_id == llm_id
+    assert "took longer than its limit of 1 s" in trace.error
+    assert ChatMessage.objects.get(pk=message.pk).turn_status == TurnStatus.FAILED
+
+
 def test_last_attempt_answers_with_an_apology(member_session, fake_llm, settings):
     settings.LLM_MAX_RETRIES = 0
     fake_llm.error(503, "overloaded")
@@ -219,7 +283,11 @@ def test_last_attempt_answers_with_an_apology(member_session, fake_llm, settings
     assert Trace.objects.get(message=message).error_node_id
 
 
-def test_failure_after_a_side_effect_is_not_retried(chatbot, fake_provider, owner, fake_llm, settings):
+def test_failure_after_a_side_effect_is_retried_without_repeating_the_side_effect(
+    chatbot, fake_provider, owner, fake_llm, settings
+):
+    from shared_apps.core.exceptions import RetryableProviderError
+
     settings.LLM_MAX_RETRIES = 0
     set_graph(
         chatbot,
@@ -241,9 +309,44 @@ def test_failure_after_a_side_effect_is_not_retried(chatbot, fake_provider, owne
     fake_llm.error(503, "overloaded")
     message = say(session, "Hi")
 
-    reply = turns.turn_process(message_id=message.pk, final_attempt=False)
+    with pytest.raises(RetryableProviderError):
+        turns.turn_process(message_id=message.pk, final_attempt=False)
+    reply = turns.turn_process(message_id=message.pk, final_attempt=True)
 
-    assert reply.content == turns.APOLOGY
+    assert reply.content == "Echo: Hi"
+    from tenant_apps.pipelines.models import PipelineEmail
+
+    assert PipelineEmail.objects.count() == 1  # queued once, by the first attempt
+    mail_trace = Trace.objects.get(message=message).nodes[1]
+    assert mail_trace["details"]["repeated"] == "not sent again"
+
+
+def test_http_node_of_a_turn_run_again_gets_the_first_response_without_a_second_request(
+    chatbot, fake_provider, owner, fake_llm, settings
+):
+    from shared_apps.core.exceptions import RetryableProviderError
+    from tests.fakes.http_server import LoopbackServer
+
+    settings.LLM_MAX_RETRIES = 0
+    with LoopbackServer({"/hook": lambda req: (200, {}, b"booked")}) as server:
+        set_graph(
+            chatbot,
+            chain(
+                node("hook", "http_request", "Book", url=server.url("/hook"), method="POST", body="{{ input }}"),
+                llm_node(fake_provider),
+            ),
+        )
+        participant = services.participant_for_member(user=owner)
+        session = services.session_start(chatbot=chatbot, version=None, participant=participant, platform=Platform.WEB)
+        fake_llm.error(503, "overloaded")
+        message = say(session, "Hi")
+
+        with pytest.raises(RetryableProviderError):
+            turns.turn_process(message_id=message.pk, final_attempt=False)
+        reply = turns.turn_process(message_id=message.pk, final_attempt=True)
+
+        assert len(server.received) == 1
+    assert reply.content == "Echo: booked"
 
 
 def test_participant_data_carries_over_to_the_next_session_and_is_updated_in_place(

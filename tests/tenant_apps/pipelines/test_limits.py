@@ -69,3 +69,15 @@ def test_limits_are_read_from_settings(settings):
     limits = RunLimits.from_settings()
 
     assert (limits.max_tags, limits.template.max_output) == (3, 7)
+
+
+def test_a_run_past_its_deadline_starts_no_further_node(run_graph):
+    """Where nothing can interrupt a run (a thread, a CPU-bound stretch under gevent), the turn's time limit is
+    checked before every node (ADR 0065)."""
+    import time
+
+    result = run_graph(chain(code("return 'ok'")), deadline=time.monotonic() - 1)
+
+    assert result.error.code == "pipeline.time_limit"
+    assert result.node_path == ["start"]
+    assert "took longer than its time limit" in result.error.message

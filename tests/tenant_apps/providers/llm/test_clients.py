@@ -447,3 +447,28 @@ def test_a_reply_without_an_answer_is_an_error_not_a_crash(content_type, body):
         server.shutdown()
 
     assert err.value.code == "llm.empty_reply"
+
+
+def test_openai_streams_read_to_the_end_so_the_connection_is_reused(fake_llm):
+    model = openai_model(fake_llm)
+    list(model.stream(messages=[Message(role="user", content="warm")]))
+    opened = fake_llm.connections
+
+    for text in ("one", "two", "three"):
+        *_, last = model.stream(messages=[Message(role="user", content=text)])
+        assert last.result.text == f"Echo: {text}"
+
+    assert fake_llm.connections == opened  # no new connection per streamed call
+
+
+def test_an_error_event_in_an_openai_stream_is_a_failed_call(fake_llm):
+    from tests.fakes.llm_server import Response, _sse
+
+    fake_llm.handle = lambda *args: Response.stream(iter([_sse({"error": {"message": "overloaded mid-stream"}})]))
+    try:
+        with pytest.raises(LlmError) as caught:
+            list(openai_model(fake_llm).stream(messages=[Message(role="user", content="x")]))
+    finally:
+        del fake_llm.handle
+
+    assert caught.value.code == "llm.failed"
