@@ -144,6 +144,7 @@ def _detail_context(request: HttpRequest, chatbot: Chatbot, channel: Channel, fo
             "position": "right",
         }
         context["npm_version"] = NPM_WIDGET_VERSION
+        context["static_url"] = settings.STATIC_URL
         context["widget_attrs"] = attrs
         context["preview_attrs_json"] = json.dumps(attrs)
         context["vendor_src"] = f"{settings.STATIC_URL}vendor/open-chat-studio-widget/open-chat-studio-widget.esm.js"
