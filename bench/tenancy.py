@@ -1,12 +1,14 @@
-"""Tenancy benchmarks: team creation (clone vs migrations) at 0/100/1,000 teams, deploy migrations over many
-schemas (nothing pending, one pending), and the per-request cost of host -> team resolution.
+"""Tenancy benchmarks at many teams (issue 20): team creation by clone as the team count grows, the deploy gate with
+nothing pending, the full drift check, one pending migration in every schema, the footprint of an empty team and
+of the catalog, backend memory by teams touched (with and without recycling), and host -> team resolution.
 
-Runs against a throwaway database it creates and drops (``bench_tenancy``). Usage:
+    .venv/bin/python bench/tenancy.py [--db bench_tenancy] [--marks 0,100,1000] [--reuse] [--keep]
 
-    .venv/bin/python bench/tenancy.py [--teams 1000] [--baseline] [--keep]
-
-``--baseline`` also times django-tenants' own ``migrate_schemas`` with nothing pending (slow: minutes at 1,000).
-Figures are printed as a Markdown table to paste into bench/RESULTS.md.
+Without ``--reuse`` it creates the database (dropping one of that name) and drops it at the end unless ``--keep``.
+With ``--reuse`` it works on an existing database (e.g. filled to 10,000 teams by bench/tenancy_fill.py) and keeps
+it. Filler teams are created in batches (bench/tenancy_fill.py); the creation figures are always single teams
+through the real path (``team_create`` + ``team_provision``). Prints Markdown for bench/RESULTS.md, with
+PostgreSQL's durability settings.
 """
 
 from __future__ import annotations
@@ -23,18 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-DB = "bench_tenancy"
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="config.settings.local",
-    DATABASE_URL=f"{SERVER}/{DB}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-    CACHE_KEY_PREFIX="bench",
-    LOG_LEVEL="ERROR",
-    DEBUG="false",
-)
+from bench.pgsettings import describe as describe_pg  # noqa: E402
+from bench.tenancy_fill import SERVER, fill, setup_env  # noqa: E402
 
 TEMP_MIGRATION = ROOT / "tenant_apps" / "audit" / "migrations" / "9999_bench_pending.py"
+TURN_TABLE_PREFIXES = ("conversations_", "chatbots_", "pipelines_", "providers_")
 
 
 def psql(sql: str, db: str = "postgres") -> None:
@@ -43,11 +38,13 @@ def psql(sql: str, db: str = "postgres") -> None:
 
 def manage(*args: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True, capture_output=True)
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
     return time.perf_counter() - start
 
 
-def create_teams(count: int, prefix: str, method: str) -> list[float]:
+def create_teams(count: int, prefix: str) -> list[float]:
     from tenants.lifecycle import team_provision
     from tenants.services.teams import team_create
 
@@ -55,17 +52,175 @@ def create_teams(count: int, prefix: str, method: str) -> list[float]:
     for i in range(count):
         start = time.perf_counter()
         team = team_create(name=f"{prefix} {i}", slug=f"{prefix}-{i}", provision_async=False)
-        team_provision(team_id=team.pk, method=method)
+        team_provision(team_id=team.pk, method="clone")
         timings.append(time.perf_counter() - start)
     return timings
 
 
-def median_ms(values: list[float]) -> str:
-    return f"{statistics.median(values) * 1000:.0f} ms"
+def team_count() -> int:
+    from tenants.models import Team
+
+    return Team.objects.teams().count()
 
 
-def bench_request_overhead(rounds: int = 3000) -> dict[str, float]:
+def ms(values: list[float]) -> str:
+    ordered = sorted(values)
+    p90 = ordered[max(0, round(0.9 * len(ordered)) - 1)]
+    return f"{statistics.median(values) * 1000:.0f} / {p90 * 1000:.0f} ms"
+
+
+# --- backend memory ---------------------------------------------------------------------------------------------
+
+
+def backend_memory(pid: int) -> tuple[float, float]:
+    """(VmRSS, RssAnon) of a PostgreSQL backend in MB (VmRSS includes the shared buffers it touched)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields["VmRSS"], fields["RssAnon"]
+
+
+def bench_backend_memory(marks: list[int], recycle: int) -> list[str]:
+    """Serve "turns" for many distinct teams over one Django connection: per team, switch schema and read every
+    table a turn reads or writes (the planner opens each table and all its indexes, as the turn's queries do), then
+    end the "request" as Django does. Measured with recycling off and at ``recycle`` schemas."""
+    from django.conf import settings
+    from django.db import connection
+
+    from tenants.models import Team
+
+    schemas = list(Team.objects.teams().order_by("pk").values_list("schema_name", flat=True)[: max(marks)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [settings.TEAM_TEMPLATE_SCHEMA])
+        tables = sorted(row[0] for row in cursor.fetchall() if row[0].startswith(TURN_TABLE_PREFIXES))
+    statements = [f'SELECT * FROM "{table}" LIMIT 1' for table in tables]
+
+    lines = [
+        "",
+        f"Backend memory by distinct teams served ({len(tables)} turn tables + their indexes read per team, one Django"
+        " connection, `close_if_unusable_or_obsolete` after each team as at a request end):",
+        "",
+        "| policy | teams served | backend VmRSS | backend RssAnon | max VmRSS seen "
+        "| per-team p50 (first 10 → last 10%) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for policy in (0, recycle):
+        settings.DB_RECYCLE_AFTER_SCHEMAS = policy
+        connection.close()
+        connection.set_schema_to_public()
+        peak = 0.0
+        timings: list[float] = []
+        served = 0
+        for mark in marks:
+            for schema in schemas[served:mark]:
+                start = time.perf_counter()
+                connection.set_schema(schema)
+                with connection.cursor() as cursor:
+                    for statement in statements:
+                        cursor.execute(statement)
+                        cursor.fetchall()
+                connection.set_schema_to_public()
+                connection.close_if_unusable_or_obsolete()
+                timings.append(time.perf_counter() - start)
+                if len(timings) % 50 == 0 and connection.connection is not None:
+                    peak = max(peak, backend_memory(connection.connection.info.backend_pid)[0])
+            served = min(mark, len(schemas))
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            rss, anon = backend_memory(pid)
+            peak = max(peak, rss)
+            first = statistics.median(timings[:10]) * 1000
+            tail = timings[-max(1, len(timings) // 10) :]
+            lines.append(
+                f"| {'recycle after ' + str(policy) + ' schemas' if policy else 'no recycling'} | {served} | "
+                f"{rss:.0f} MB | {anon:.0f} MB | {peak:.0f} MB | "
+                f"{first:.2f} → {statistics.median(tail) * 1000:.2f} ms |"
+            )
+    connection.close()
+    settings.DB_RECYCLE_AFTER_SCHEMAS = 0
+    return lines
+
+
+# --- footprint ------------------------------------------------------------------------------------------------
+
+
+def bench_footprint(sample_schema: str) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relkind, count(*), coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s GROUP BY 1 ORDER BY 1",
+            [sample_schema],
+        )
+        kinds = cursor.fetchall()
+        cursor.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.reltoastrelid <> 0",
+            [sample_schema],
+        )
+        toasted = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'i' AND c.relname LIKE '%%\\_like'",
+            [sample_schema],
+        )
+        like_indexes = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid), c.reltuples FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r' "
+            "ORDER BY 2 DESC LIMIT 6"
+        )
+        catalogs = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM pg_class")
+        pg_class_rows = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_database_size(current_database())")
+        db_bytes = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
+        schemas = cursor.fetchone()[0]
+        connection.set_schema(sample_schema)
+        plans = []
+        with connection.cursor() as cursor:
+            for _ in range(50):
+                cursor.execute(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) SELECT m.* FROM conversations_chatmessage m "
+                    "JOIN conversations_chatsession s ON s.id = m.session_id WHERE s.id = 1 ORDER BY m.id DESC LIMIT 20"
+                )
+                plans.append(cursor.fetchone()[0][0]["Planning Time"])
+        connection.set_schema_to_public()
+    names = {"r": "tables", "i": "indexes", "S": "sequences", "v": "views", "m": "matviews"}
+    relations = sum(count for _, count, _ in kinds)
+    files = sum(size for _, _, size in kinds)
+    per_team_db = db_bytes / max(schemas, 1)
+    lines = [
+        "",
+        f"Footprint of an empty team (`{sample_schema}`) and of the catalog with {schemas} team schemas:",
+        "",
+        "| what | figure |",
+        "|---|---:|",
+        f"| relations in the schema | {relations} ("
+        + ", ".join(f"{count} {names.get(kind, kind)}" for kind, count, _ in kinds)
+        + f"; + {toasted} TOAST tables with their indexes in pg_toast) |",
+        f"| relation files of the schema | {files / 1024:.0f} kB (mostly 8 kB metapages of empty indexes) |",
+        f"| indexes only LIKE queries use (`*_like`) | {like_indexes} |",
+        f"| database size / team schemas (catalog rows + files) | {per_team_db / 1024 / 1024:.2f} MB per team |",
+        f"| database size | {db_bytes / 1024**3:.2f} GB |",
+        f"| pg_class rows | {pg_class_rows:,} |",
+    ]
+    lines += [f"| catalog `{name}` | {size / 1024**2:.0f} MB, {rows:,.0f} rows |" for name, size, rows in catalogs]
+    lines.append(f"| planning time of a 2-table turn read (median of 50, warm) | {statistics.median(plans):.3f} ms |")
+    return lines
+
+
+# --- request resolution ---------------------------------------------------------------------------------------
+
+
+def bench_request_overhead(rounds: int = 2000) -> dict[str, float]:
     """µs per request through the full WSGI stack: team host vs the same stack without tenant resolution."""
+    from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import override_settings
     from django.test.client import RequestFactory
@@ -73,13 +228,13 @@ def bench_request_overhead(rounds: int = 3000) -> dict[str, float]:
     from tenants.models import Team
 
     factory = RequestFactory()
-    team = Team.objects.teams().first()
+    team = Team.objects.teams().order_by("-pk").first()
     assert team is not None
     results = {}
 
     def run(handler: WSGIHandler, host: str) -> float:
         environ = factory.get("/healthz", HTTP_HOST=host).environ
-        for _ in range(300):  # warm caches, connections
+        for _ in range(300):
             handler(dict(environ), lambda *a: None)
         best = float("inf")
         for _ in range(3):
@@ -89,113 +244,150 @@ def bench_request_overhead(rounds: int = 3000) -> dict[str, float]:
             best = min(best, (time.perf_counter() - start) / rounds)
         return best * 1e6
 
-    from django.conf import settings
-
     results["team host (cached resolution)"] = run(WSGIHandler(), f"{team.slug}.localhost")
     results["apex (cached resolution)"] = run(WSGIHandler(), "localhost")
     plain = [m for m in settings.MIDDLEWARE if not m.startswith("tenants.middleware")]
     with override_settings(MIDDLEWARE=plain, ROOT_URLCONF="config.urls_public"):
         results["plain Django (no tenant middleware)"] = run(WSGIHandler(), "localhost")
-    stock = ["django_tenants.middleware.main.TenantMainMiddleware", *plain[:]]
-    with override_settings(MIDDLEWARE=stock):
-        results["django-tenants TenantMainMiddleware (uncached)"] = run(WSGIHandler(), f"{team.slug}.localhost")
     return results
+
+
+# --- deploy -----------------------------------------------------------------------------------------------------
+
+
+def bench_deploy(parallel: int) -> list[str]:
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    from tenants import migrating, provisioning
+
+    digest = provisioning.expected_digest()  # before the temporary migration exists
+    gate_query = []
+    for _ in range(5):
+        start = time.perf_counter()
+        migrating.gate_candidates()
+        gate_query.append(time.perf_counter() - start)
+    noop = min(manage("migrate_teams", "-v", "0") for _ in range(3))
+    check = manage("check_team_schemas", "-v", "0")
+    schemas = len(migrating.team_schemas())
+
+    leaf = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("audit")[0][1]
+    sql = "COMMENT ON TABLE audit_auditevent IS NULL"
+    TEMP_MIGRATION.write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        f"    dependencies = [('audit', '{leaf}')]\n"
+        f"    operations = [migrations.RunSQL('{sql}', migrations.RunSQL.noop)]\n"
+    )
+    try:
+        pending = manage("migrate_teams", "-v", "0", "--parallel", str(parallel))
+        pending_noop = manage("migrate_teams", "-v", "0")
+    finally:
+        TEMP_MIGRATION.unlink()
+    with connection.cursor() as cursor:  # undo: records out, ledger back to the code's digest
+        for schema in migrating.team_schemas():
+            cursor.execute(f"DELETE FROM \"{schema}\".django_migrations WHERE name = '9999_bench_pending'")
+        cursor.execute("UPDATE tenants_schemamigrationstate SET digest = %s", [digest])
+    return [
+        "",
+        f"Deploy migrations over {schemas} schemas (`manage.py migrate_teams`, whole command incl. ~1–2 s of Django "
+        "start-up):",
+        "",
+        "| case | time |",
+        "|---|---:|",
+        f"| the gate query alone (in-process, median of 5) | {statistics.median(gate_query) * 1000:.1f} ms |",
+        f"| nothing pending (best of 3) | {noop:.2f} s |",
+        f"| full drift check, every schema (`check_team_schemas`) | {check:.1f} s |",
+        f"| one pending migration (RunSQL) in every schema, `--parallel {parallel}` (compiled-SQL replay) | "
+        f"{pending:.1f} s |",
+        f"| the same deploy run again right after (nothing left) | {pending_noop:.2f} s |",
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--teams", type=int, default=1000)
-    parser.add_argument("--baseline", action="store_true", help="also time django-tenants' migrate_schemas")
+    parser.add_argument("--db", default="bench_tenancy")
+    parser.add_argument("--marks", default="0,100,1000", help="existing-team counts to time creation at")
+    parser.add_argument("--rss-marks", default="1,100,1000", help="distinct teams served, backend memory")
+    parser.add_argument("--recycle", type=int, default=500, help="DB_RECYCLE_AFTER_SCHEMAS for the memory bench")
+    parser.add_argument("--parallel", type=int, default=2, help="migrate_teams processes for the pending case")
+    parser.add_argument("--reuse", action="store_true", help="use the existing database (and keep it)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--skip", default="", help="sections to skip: create,deploy,footprint,memory,http")
     args = parser.parse_args()
+    setup_env(args.db)
+    skip = set(filter(None, args.skip.split(",")))
 
-    psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    psql(f'CREATE DATABASE "{DB}"')
+    if not args.reuse:
+        psql(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        psql(f'CREATE DATABASE "{args.db}"')
+    first_deploy = manage("migrate_teams", "-v", "0")
     lines = [
         f"## Tenancy — {date.today()} — {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "",
+        f"{describe_pg(SERVER + '/postgres')}. Command: `python bench/tenancy.py {' '.join(sys.argv[1:])}`.",
+        "",
     ]
     try:
-        manage("migrate_teams", "-v", "0")
         import django
 
         django.setup()
         from tenants.services.teams import public_tenant_ensure
 
         public_tenant_ensure()
+        lines.append(f"First `migrate_teams` of this run (pending migrations, if any): {first_deploy:.1f} s.")
 
-        rows = []
-        # Team creation at 0, 100 and N existing teams, clone and migrate side by side (5 creations each).
-        existing = 0
-        for target in (0, 100, args.teams):
-            if target > existing:
-                create_teams(target - existing, f"filler{existing}", "clone")
-                existing = target
-            clone = create_teams(5, f"c{target}", "clone")
-            migrate = create_teams(5, f"m{target}", "migrate")
-            existing += 10
-            rows.append((target, median_ms(clone), median_ms(migrate)))
-        lines += [
-            "Team creation (row + domain + schema; median of 5):",
-            "",
-            "| existing teams | clone template DDL | run migrations |",
-            "|---:|---:|---:|",
-        ]
-        lines += [f"| {n} | {c} | {m} |" for n, c, m in rows]
+        if "create" not in skip:
+            rows = []
+            for mark in sorted({int(m) for m in args.marks.split(",")}):
+                have = team_count()
+                if mark < have and args.reuse:
+                    continue
+                if mark > have:
+                    fill(mark - have + _fillers(), echo=lambda _: None)
+                clone = create_teams(5, f"c{mark}x{int(time.time())}")
+                rows.append((team_count() - 5, ms(clone)))
+            lines += [
+                "",
+                "Team creation through the real path (`team_create` + `team_provision`, clone; 5 each, median / p90):",
+                "",
+                "| existing teams | row + domain + schema |",
+                "|---:|---:|",
+            ]
+            lines += [f"| {n:,} | {c} |" for n, c in rows]
 
-        # Deploy migrations over every schema.
-        noop = min(manage("migrate_teams", "-v", "0") for _ in range(3))
-        from django.db.migrations.loader import MigrationLoader
+        if "deploy" not in skip:
+            lines += bench_deploy(args.parallel)
+        if "footprint" not in skip:
+            from tenants.models import Team
 
-        leaf = MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes("audit")[0][1]
-        sql = "COMMENT ON TABLE audit_auditevent IS NULL"
-        TEMP_MIGRATION.write_text(
-            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
-            f"    dependencies = [('audit', '{leaf}')]\n"
-            f"    operations = [migrations.RunSQL('{sql}', migrations.RunSQL.noop)]\n"
-        )
-        try:
-            pending = manage("migrate_teams", "-v", "0")
-        finally:
-            TEMP_MIGRATION.unlink()
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%' OR nspname = 'team_template'")
-            for (schema,) in cursor.fetchall():
-                cursor.execute(f"DELETE FROM \"{schema}\".django_migrations WHERE name = '9999_bench_pending'")
-        schemas = existing + 1
-        lines += [
-            "",
-            f"Deploy migrations over {schemas} schemas (`manage.py migrate_teams`, whole command):",
-            "",
-            "| case | time |",
-            "|---|---:|",
-            f"| nothing pending | {noop:.2f} s |",
-            f"| one pending migration in every schema | {pending:.1f} s |",
-        ]
-        if args.baseline:
-            baseline = manage("migrate_schemas", "-v", "0")
-            lines.append(f"| django-tenants `migrate_schemas`, nothing pending | {baseline:.1f} s |")
-
-        overhead = bench_request_overhead()
-        plain = overhead["plain Django (no tenant middleware)"]
-        lines += [
-            "",
-            "Per-request cost of host -> team resolution (in-process WSGI, `GET /healthz` = one SELECT):",
-            "",
-            "| stack | µs / request | added vs plain |",
-            "|---|---:|---:|",
-        ]
-        for name, micros in overhead.items():
-            lines.append(f"| {name} | {micros:.0f} | {micros - plain:+.0f} µs |")
+            sample = Team.objects.teams().order_by("-pk").values_list("schema_name", flat=True).first()
+            lines += bench_footprint(sample or "team_template")
+        if "memory" not in skip:
+            lines += bench_backend_memory([int(m) for m in args.rss_marks.split(",")], args.recycle)
+        if "http" not in skip:
+            overhead = bench_request_overhead()
+            plain = overhead["plain Django (no tenant middleware)"]
+            lines += [
+                "",
+                "Per-request cost of host -> team resolution (in-process WSGI, `GET /healthz` = one SELECT):",
+                "",
+                "| stack | µs / request | added vs plain |",
+                "|---|---:|---:|",
+            ]
+            lines += [f"| {name} | {us:.0f} | {us - plain:+.0f} µs |" for name, us in overhead.items()]
     finally:
-        if not args.keep:
+        print("\n".join(lines), flush=True)
+        if not args.keep and not args.reuse:
             from django.db import connections
 
             connections.close_all()
-            psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    print("\n".join(lines))
+            psql(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+
+
+def _fillers() -> int:
+    from tenants.models import Team
+
+    return Team.objects.filter(slug__startswith="fill-").count()
 
 
 if __name__ == "__main__":

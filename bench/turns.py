@@ -47,6 +47,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.pgsettings import describe as describe_pg  # noqa: E402
+
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
 COMMON = {"PYTHONUNBUFFERED": "1", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
@@ -530,6 +532,8 @@ def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal:
     machine = f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} CPUs"
     lines = [
         f"## Turn path — {date.today()} — {machine}",
+        "",
+        f"{describe_pg(SERVER + '/postgres')}.",
         "",
         f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, Celery "
         f"prefork concurrency {args.worker_concurrency}; PostgreSQL 15, Redis and the load generator on the same "

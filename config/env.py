@@ -51,7 +51,7 @@ def database_from_url(url: str) -> dict[str, object]:
     if parsed.scheme not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured(f"DATABASE_URL must be a postgres:// URL, got {parsed.scheme!r}.")
     return {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "shared_apps.core.db_backend",  # django-tenants' backend + connection recycling
         "NAME": unquote(parsed.path.lstrip("/")),
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),

@@ -18,7 +18,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("billing/", include("shared_apps.billing.urls_public")),
+    path("console/", include("shared_apps.console.urls")),
     path("healthz", tenant_views.health_view, name="health"),
+    path("readyz", tenant_views.readiness_view, name="ready"),
 ]
 
 handler500 = "tenants.views.server_error_view"

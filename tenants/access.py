@@ -5,7 +5,9 @@ Every view served on a team host has an access policy:
 * ``members(role)`` (the default, with ``Role.VIEWER``): a logged-in member whose role is at least ``role``.
   Anyone else gets the same 404 a missing page gets, so a team's pages cannot be probed from outside.
 * ``open_access``: reachable without membership (login handoff, public chat links, health checks).
-* ``api_access``: authenticated by the API layer itself (team API keys, embed keys, signed webhooks).
+* ``api_access``: authenticated by the API layer itself (team API keys).
+* ``channel_access``: a channel's inbound endpoint, authenticated by the channel itself (a widget's embed key and
+  allowed origins or session token, a signed request); another team's or an unknown object answers 404.
 
 ``tests/architecture/test_view_access.py`` walks the tenant URL conf and the cross-team probe in
 ``tests/tenants/test_cross_team.py`` requests every URL as an outsider.
@@ -22,6 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 OPEN = "open"
 API = "api"
+CHANNEL = "channel"
 MEMBERS = "members"
 
 
@@ -43,6 +46,11 @@ def open_access(view: F) -> F:
 
 def api_access(view: F) -> F:
     view.team_access = API  # type: ignore[attr-defined]
+    return view
+
+
+def channel_access(view: F) -> F:
+    view.team_access = CHANNEL  # type: ignore[attr-defined]
     return view
 
 

@@ -197,3 +197,42 @@ class TeamExport(models.Model):
     @property
     def file_name(self) -> str:
         return self.file_path.rsplit("/", 1)[-1] if self.file_path else ""
+
+
+class ChannelRoute(models.Model):
+    """Routes an external id that arrives without a team in its host (a widget embed key on the apex, later a
+    WhatsApp phone_number_id, a Messenger page id, a Slack team id) to a team and a channel in its schema.
+
+    Written by the team's channel services when a channel is added, re-keyed or deleted; read by the global
+    endpoints, which then run in the team's schema. ``channel_id`` is the channel's id in that schema (no foreign
+    key: public never references team tables)."""
+
+    platform = models.CharField(max_length=20)
+    external_id = models.CharField(max_length=255)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="channel_routes")
+    channel_id = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "external_id"], name="channel_route_unique_external_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id} -> team {self.team_id}"
+
+
+class SchemaMigrationState(models.Model):
+    """The deploy gate's ledger (ADR 0150): which migration set a team schema (or the template) was last verified
+    to hold. Written in the same transaction that clones or migrates the schema; ``migrate_teams`` compares the
+    digests with the code's in one query instead of opening every schema. The periodic full check
+    (``check_team_schemas``) corrects a ledger that drifted from the schemas."""
+
+    schema_name = models.CharField(max_length=63, primary_key=True)
+    digest = models.CharField(max_length=64)
+    structure = models.CharField(max_length=32, blank=True)
+    recorded_at = models.DateTimeField()
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} {self.digest[:12]}"

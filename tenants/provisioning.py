@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets
 import subprocess
 import threading
 import time
@@ -27,7 +28,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
-from django_tenants.utils import schema_exists
 
 from shared_apps.core.db import connection
 from tenants.models import Team
@@ -67,13 +67,42 @@ def expected_migrations() -> frozenset[tuple[str, str]]:
     return frozenset(loader.graph.nodes)
 
 
-def applied_migrations(schema: str) -> set[tuple[str, str]]:
+@cache
+def expected_digest() -> str:
+    """A fingerprint of the code's migration set: what the deploy gate's ledger compares against (ADR 0150)."""
+    return hashlib.sha256(repr(sorted(expected_migrations())).encode()).hexdigest()
+
+
+_LEDGER = "public.tenants_schemamigrationstate"
+
+
+def ledger_record(schema: str, digest: str | None = None) -> None:
+    """Record in public that ``schema`` holds the code's migrations (same transaction as the change that made it so)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
-            "AND table_name = 'django_migrations')",
-            [schema],
+            f"INSERT INTO {_LEDGER} (schema_name, digest, structure, recorded_at) "  # noqa: S608
+            "VALUES (%s, %s, '', now()) ON CONFLICT (schema_name) DO UPDATE "
+            "SET digest = EXCLUDED.digest, recorded_at = EXCLUDED.recorded_at",
+            [schema, digest or expected_digest()],
         )
+
+
+def ledger_forget(schema: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {_LEDGER} WHERE schema_name = %s", [schema])  # noqa: S608
+
+
+def schema_exists(schema: str) -> bool:
+    """An exact, indexed lookup (django-tenants' ``schema_exists`` compares ``lower(nspname)``: a catalog scan)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", [schema])
+        return bool(cursor.fetchone()[0])
+
+
+def applied_migrations(schema: str) -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        # to_regclass is one index probe; information_schema.tables scans the catalog at 10,000 schemas.
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{_quote(schema)}.django_migrations"])
         if not cursor.fetchone()[0]:
             return set()
         cursor.execute(f"SELECT app, name FROM {_quote(schema)}.django_migrations")  # noqa: S608
@@ -88,6 +117,8 @@ def migrate_schema(schema: str) -> None:
     """Run pending migrations in one existing schema (prints nothing)."""
     call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=0)
     connection.set_schema_to_public()
+    if not pending_migrations(schema):
+        ledger_record(schema)
 
 
 def template_ensure_current() -> frozenset[tuple[str, str]]:
@@ -177,8 +208,71 @@ def schema_clone(schema: str) -> None:
             f"INSERT INTO {_quote(schema)}.django_migrations (app, name, applied) "  # noqa: S608
             f"SELECT app, name, applied FROM {template}.django_migrations"
         )
+        ledger_record(schema)  # the template holds every migration of the code (checked above)
     # The DDL ran with no search path of its own; make django-tenants re-issue ours on the next cursor.
     connection.search_path_set_schemas = None
+
+
+# --- spare schemas: built ahead, renamed at signup (ADR 0153) ------------------------------------------------------
+
+SPARE_PREFIX = "spare_"
+_SPARE_LOCK_ID = 74_210_002
+
+
+def spare_claim(schema: str) -> bool:
+    """Rename a ready spare schema to ``schema`` (one catalog row); False when none is ready.
+
+    Only a spare whose ledger digest is this code's migration set is taken: a spare built before a deploy that
+    added migrations is never handed out (it is dropped by the next refill)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT schema_name FROM {_LEDGER} WHERE schema_name LIKE %s AND digest = %s "  # noqa: S608
+            "ORDER BY recorded_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+            [SPARE_PREFIX.replace("_", "\\_") + "%", expected_digest()],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return False
+        spare = row[0]
+        cursor.execute(f"ALTER SCHEMA {_quote(spare)} RENAME TO {_quote(schema)}")
+        cursor.execute(
+            f"UPDATE {_LEDGER} SET schema_name = %s, recorded_at = now() WHERE schema_name = %s",  # noqa: S608
+            [schema, spare],
+        )
+    connection.search_path_set_schemas = None
+    return True
+
+
+def spares_refill(*, count: int | None = None) -> int:
+    """Drop spares built for another migration set and build new ones up to ``TEAM_SPARE_SCHEMAS``; returns how
+    many were built. One refill at a time (advisory lock); a second caller returns 0 at once."""
+    want = settings.TEAM_SPARE_SCHEMAS if count is None else count
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SPARE_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            return 0
+    try:
+        pattern = SPARE_PREFIX.replace("_", "\\_") + "%"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT schema_name, digest FROM {_LEDGER} WHERE schema_name LIKE %s",  # noqa: S608
+                [pattern],
+            )
+            spares = cursor.fetchall()
+        current = 0
+        for name, digest in spares:
+            if digest == expected_digest():
+                current += 1
+            else:
+                schema_drop(name)
+        built = 0
+        for _ in range(max(0, want - current)):
+            schema_clone(f"{SPARE_PREFIX}{secrets.token_hex(6)}")
+            built += 1
+        return built
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_SPARE_LOCK_ID])
 
 
 def schema_migrate(schema: str) -> None:
@@ -194,7 +288,10 @@ def schema_build(*, team: Team, method: str | None = None) -> ProvisionResult:
     if schema_exists(team.schema_name):
         raise ProvisioningError(f"Schema {team.schema_name} already exists.")
     if method == "clone":
-        schema_clone(team.schema_name)
+        if settings.TEAM_SPARE_SCHEMAS and spare_claim(team.schema_name):
+            method = "spare"
+        else:
+            schema_clone(team.schema_name)
     elif method == "migrate":
         schema_migrate(team.schema_name)
     else:
@@ -207,3 +304,4 @@ def schema_drop(schema: str) -> None:
         raise ProvisioningError(f"Refusing to drop {schema}.")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")
+    ledger_forget(schema)

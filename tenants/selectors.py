@@ -7,7 +7,7 @@ from django.db.models import Case, IntegerField, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from tenants.enums import Role
-from tenants.models import Invitation, Membership, Team, TeamExport, invitation_token_hash
+from tenants.models import ChannelRoute, Invitation, Membership, Team, TeamExport, invitation_token_hash
 
 
 def membership_for(*, user_id: int, team_id: int) -> Membership | None:
@@ -87,3 +87,8 @@ def team_export_list(*, team: Team) -> QuerySet[TeamExport]:
 
 def team_export_get(*, team: Team, export_id: int) -> TeamExport | None:
     return TeamExport.objects.filter(team=team, pk=export_id).first()
+
+
+def channel_route_resolve(*, platform: str, external_id: str) -> ChannelRoute | None:
+    """The team and channel an external id routes to (with its team), or None."""
+    return ChannelRoute.objects.select_related("team").filter(platform=platform, external_id=external_id).first()

@@ -7,7 +7,7 @@ from typing import Any
 
 from config.celery import Queue, app
 from shared_apps.core.db import connection
-from tenants import exports, lifecycle
+from tenants import exports, lifecycle, migrating, provisioning
 from tenants.context import tenant_context
 from tenants.models import Team
 
@@ -16,6 +16,12 @@ from tenants.models import Team
 def team_provision_task(*, team_id: int) -> str:
     """Build a new team's schema (runs in public). Idempotent: a second delivery finds the team active."""
     return lifecycle.team_provision(team_id=team_id).status
+
+
+@app.task(name="tenants.tasks.team_spares_refill_task", queue=Queue.MAINTENANCE)
+def team_spares_refill_task() -> int:
+    """Keep ``TEAM_SPARE_SCHEMAS`` spare schemas built for this code (runs in public; beat and after each signup)."""
+    return provisioning.spares_refill()
 
 
 @app.task(name="tenants.tasks.team_delete_task", queue=Queue.MAINTENANCE, acks_late=True)
@@ -61,3 +67,14 @@ def team_storage_refresh_task() -> int:
         size = int(cursor.fetchone()[0])
     Team.objects.filter(schema_name=schema).update(storage_bytes=size)
     return size
+
+
+@app.task(name="tenants.tasks.team_schemas_check_task", queue=Queue.MAINTENANCE)
+def team_schemas_check_task() -> dict[str, int]:
+    """Beat (public): the deploy gate's full check; drift is logged as errors and the ledger repaired."""
+    report = migrating.schemas_check()
+    return {
+        "checked": report.checked,
+        "ledger_drift": len(report.ledger_drift),
+        "structure_drift": len(report.structure_drift),
+    }

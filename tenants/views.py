@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from shared_apps.accounts.models import User
-from shared_apps.core.db import connection
+from shared_apps.core import health
 from shared_apps.core.exceptions import ApplicationError
 from tenants import exports, selectors
 from tenants.access import members, open_access
@@ -65,11 +65,15 @@ def _htmx(request: HttpRequest) -> bool:
 
 @open_access
 def health_view(request: HttpRequest) -> JsonResponse:
-    """Liveness + database check for load balancers (answers on the apex and on every team host: the tenancy
-    middleware has resolved the host by the time it runs, so a 200 also says host resolution works)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Liveness (``/healthz``): the process answers. ``shared_apps.core.health.HealthMiddleware`` answers it on any
+    Host before this view is reached; the route stays so the URL confs name it."""
+    return health.liveness_response()
+
+
+@open_access
+def readiness_view(request: HttpRequest) -> JsonResponse:
+    """Readiness (``/readyz``): database, Redis and public migrations (see ``shared_apps.core.health``)."""
+    return health.readiness_response()
 
 
 # ------------------------------------------------------------------------------

@@ -153,10 +153,15 @@ def member_client(team_a: Team, make_member: Callable[..., User], client_for: Ca
 
 @pytest.fixture
 def committed(django_db_blocker: Any) -> Iterator[None]:
-    """Database access *outside* a test transaction (changes commit). Clean up what you create."""
+    """Database access *outside* a test transaction (changes commit). Clean up what you create; the usage that
+    turns run by a real worker metered (public billing roll-ups of the shared test teams) is removed here."""
+    from shared_apps.billing.models import MeterEvent, UsageDay, UsagePeriod
+
     with django_db_blocker.unblock():
         yield
         connection.set_schema_to_public()
+        for model in (MeterEvent, UsageDay, UsagePeriod):
+            model.objects.all().delete()
 
 
 def _clear_rate_limit_counters() -> None:

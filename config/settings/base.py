@@ -29,11 +29,14 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 MIDDLEWARE = [
+    "shared_apps.core.health.HealthMiddleware",  # /healthz and /readyz on any Host, before anything that queries
+    "shared_apps.core.middleware.RequestIdMiddleware",  # X-Request-ID in, on every log line and error, and out
     "shared_apps.core.middleware.BadInputMiddleware",  # NUL and deeply nested JSON get a 400 before anything runs
     "django.middleware.security.SecurityMiddleware",
     # Static files are the same on every host, including unknown ones (whose branded 404 page needs its CSS):
     # served before the host is resolved, without touching the database.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "shared_apps.core.cors.ChatCorsMiddleware",  # the widget chat API only; answers preflights before anything else
     "tenants.middleware.TeamHostMiddleware",  # before anything that queries: Host -> team, sets search_path
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -50,6 +53,7 @@ from config.settings.components.auth import *  # noqa: E402
 from config.settings.components.billing import *  # noqa: E402
 from config.settings.components.cache import *  # noqa: E402
 from config.settings.components.celery import *  # noqa: E402
+from config.settings.components.channels import *  # noqa: E402
 from config.settings.components.chat import *  # noqa: E402
 from config.settings.components.database import *  # noqa: E402
 from config.settings.components.drf import *  # noqa: E402

@@ -23,6 +23,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 CSRF_TRUSTED_ORIGINS = [f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}"]
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+LOG_FORMAT = env_str("LOG_FORMAT", "json")  # one JSON object per line for the log collector
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "plain"
 
 # The code node's sandbox must run code as a user of its own (ADR 0062). A root worker switches to
 # PIPELINE_CODE_SANDBOX_UID/GID (65533 by default); a worker that is not root needs them set, and CAP_SETUID +

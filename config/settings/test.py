@@ -28,6 +28,7 @@ ACCOUNT_RATE_LIMITS = False
 APP_RATE_LIMITS_ENABLED = False  # tests that check limits turn both on (fixture rate_limits_on)
 LOGGING["root"]["level"] = "WARNING"
 TEAM_CACHE_CHECK_SECONDS = 0  # tests see invalidations at once
+TEAM_SPARE_SCHEMAS = 0  # tests clone at provisioning; tests/tenants/test_spares.py turns spares on
 
 import tempfile  # noqa: E402
 

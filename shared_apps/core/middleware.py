@@ -17,10 +17,32 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from shared_apps.core import strict_json
+from shared_apps.core.request_context import REQUEST_ID_HEADER, request_id_from, request_id_var, request_var
 
 NUL_MESSAGE = "The request contains a NUL character (\\u0000), which text here cannot hold."
 DEPTH_MESSAGE = f"The JSON in the request is nested deeper than {strict_json.MAX_DEPTH} levels."
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the proxy's ``X-Request-ID`` when it sent a sane one), put it on every log line
+    and error report of the request, and echo it in the response so a user's report can be found in the logs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        id_token = request_id_var.set(request_id)
+        request_token = request_var.set(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(id_token)
+            request_var.reset(request_token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
 
 
 class BadInputMiddleware:

@@ -98,7 +98,7 @@ class BotConfig:
 
 
 def bot_config(*, chatbot: Chatbot, version: ChatbotVersion | None) -> BotConfig:
-    settings = versioning.settings_snapshot(chatbot) if version is None else version.snapshot
+    settings = versioning.settings_snapshot(chatbot, parts=False) if version is None else version.snapshot
     consent = settings.get("consent")
     return BotConfig(
         chatbot_id=chatbot.pk,

@@ -280,6 +280,9 @@ def chatbot_revert(*, chatbot: Chatbot, version: ChatbotVersion, actor: Any) -> 
     chatbot.consent_form = ConsentForm.objects.filter(pk=consent["id"]).first() if consent else None
     chatbot.save()
     pipeline_services.pipeline_restore(pipeline=chatbot.pipeline, source=version.pipeline)
+    for key, part in versioning.snapshot_parts().items():
+        if key in snapshot:
+            part.restore(chatbot, snapshot[key])
     audit_record(actor=actor, action="chatbot.reverted", target=chatbot, data={"version": version.number})
     return chatbot
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,37 @@ SETTINGS_FIELDS: dict[str, str] = {
 }
 
 
-def settings_snapshot(chatbot: Chatbot) -> dict[str, Any]:
-    """The chatbot's working settings as plain JSON; the consent form's text is copied, not referenced."""
+@dataclass(frozen=True)
+class SnapshotPart:
+    """Something another app keeps per chatbot that versions freeze too (the events app's triggers): ``take``
+    returns it as plain JSON, ``restore`` puts a version's copy back into the working copy (revert)."""
+
+    label: str
+    take: Callable[[Chatbot], Any]
+    restore: Callable[[Chatbot, Any], None]
+
+
+_parts: dict[str, SnapshotPart] = {}
+
+
+def register_snapshot_part(key: str, part: SnapshotPart) -> None:
+    """Called by apps above chatbots at start-up (``AppConfig.ready``): chatbots imports none of them."""
+    _parts[key] = part
+
+
+def snapshot_parts() -> dict[str, SnapshotPart]:
+    return dict(_parts)
+
+
+def settings_snapshot(chatbot: Chatbot, *, parts: bool = True) -> dict[str, Any]:
+    """The chatbot's working settings as plain JSON; the consent form's text is copied, not referenced. Registered
+    parts (``register_snapshot_part``) are added under their keys unless ``parts`` is False (the turn's config
+    needs none of them: no query for them on the hot path)."""
+    settings = _settings(chatbot)
+    return settings | {key: part.take(chatbot) for key, part in _parts.items()} if parts else settings
+
+
+def _settings(chatbot: Chatbot) -> dict[str, Any]:
     form = chatbot.consent_form
     return {
         "name": chatbot.name,
@@ -83,7 +113,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(str(v.get("name") or v) if isinstance(v, dict) else str(v) for v in value)
     if isinstance(value, dict):
         return value.get("name") or ", ".join(f"{k}={v}" for k, v in value.items())
     return str(value)
@@ -94,7 +124,8 @@ def compare(
 ) -> Comparison:
     """Differences from A to B: settings field by field, pipeline node by node (params by key) and edge by edge."""
     result = Comparison()
-    for key, label in SETTINGS_FIELDS.items():
+    labels = SETTINGS_FIELDS | {key: part.label for key, part in _parts.items()}
+    for key, label in labels.items():
         before, after = settings_a.get(key), settings_b.get(key)
         if before != after:
             if key == "consent" and before and after and before.get("name") == after.get("name"):

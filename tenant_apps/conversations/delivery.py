@@ -17,6 +17,7 @@ import redis
 from django.conf import settings
 
 from shared_apps.core.redis import get_redis, key, team_key
+from tenant_apps.conversations import hooks
 from tenant_apps.conversations.models import ChatMessage, ChatSession
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def deliver(*, reply: ChatMessage) -> None:
     sender = _senders.get(reply.session.platform)
     if sender is not None:
         sender(reply)
+    hooks.emit(hooks.Occurrence(hooks.ConversationEvent.BOT_MESSAGE, reply.session, reply))
 
 
 # Long polls hold a web thread; at most this many per process wait at once, the rest answer at once and the page

@@ -30,9 +30,9 @@ from django.db.models.expressions import CombinedExpression
 from shared_apps.core.exceptions import InvalidStateError
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import bot_config
-from tenant_apps.conversations import delivery, selectors, services, turn_sql, uploads
+from tenant_apps.conversations import delivery, hooks, selectors, services, turn_sql, uploads
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TurnStatus
-from tenant_apps.conversations.models import ChatMessage, ChatSession, Participant
+from tenant_apps.conversations.models import ChatFile, ChatMessage, ChatSession, Participant
 
 MAX_TEXT = 20_000
 MAX_CONTEXT_BYTES = 16_384
@@ -59,6 +59,9 @@ class Inbound:
     external_id: str | None = None
     context: Mapping[str, Any] | None = None
     history: Sequence[tuple[str, str]] = ()
+    # A message the bot is sent on the participant's behalf (an event's "send a message to the bot"): stored
+    # hidden, answered by a normal turn, and not itself a "new participant message" event.
+    hidden: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +154,7 @@ def message_receive(*, session: ChatSession, inbound: Inbound) -> Received:
                 external_id=inbound.external_id,
                 attachments=[uploads.attachment_entry(chat_file) for chat_file in files],
                 turn_status=TurnStatus.NONE if consent_pending else TurnStatus.PENDING,
+                hidden=inbound.hidden,
             )
             turn_sql.message_insert(message)
             if files:
@@ -168,6 +172,8 @@ def message_receive(*, session: ChatSession, inbound: Inbound) -> Received:
         return Received(existing, session, created=False)
     if not consent_pending:
         services.turn_enqueue(message)
+    if not inbound.hidden:
+        hooks.emit(hooks.Occurrence(hooks.ConversationEvent.PARTICIPANT_MESSAGE, session, message))
     return Received(message, session)
 
 
@@ -194,6 +200,12 @@ def message_receive_for(
                 return Received(earlier, earlier.session, created=False)
         session = services.session_start(chatbot=chatbot, version=version, participant=person, platform=platform)
     return message_receive(session=session, inbound=inbound)
+
+
+def files_upload(*, session: ChatSession, files: Sequence[UploadedFile]) -> list[ChatFile]:
+    """Files a participant uploads before the message that names them (the widget's upload endpoint; the message
+    then sends their ids as ``Inbound.attachment_ids``). All or nothing; raises ``session.ended`` and ``upload.*``."""
+    return uploads.files_upload(session=session, files=files)
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

@@ -230,3 +230,30 @@ def participant_data_list(*, participant: Participant, chatbot_id: int | None = 
     if chatbot_id is not None:
         qs = qs.filter(chatbot_id=chatbot_id)
     return qs.order_by("chatbot_id")
+
+
+def message_for_delivery(*, message_id: int) -> ChatMessage | None:
+    """A reply with what a channel's sender needs (session, participant, the message it answers): one query."""
+    return ChatMessage.objects.select_related("session__participant", "reply_to").filter(pk=message_id).first()
+
+
+def messages_since(
+    *,
+    session: ChatSession,
+    since: datetime | None,
+    limit: int,
+    participant_messages: bool = True,
+    turn_replies: bool = True,
+) -> tuple[list[ChatMessage], bool]:
+    """Visible messages of ``session`` created after ``since`` (exclusive), oldest first, at most ``limit``; and
+    whether there are more. Without ``participant_messages`` the participant's own are left out; without
+    ``turn_replies`` so are the replies to the participant's visible messages (the widget poll, ADR 0100)."""
+    qs = session.messages.filter(hidden=False)
+    if since is not None:
+        qs = qs.filter(created_at__gt=since)
+    if not participant_messages:
+        qs = qs.exclude(role=MessageRole.USER)
+    if not turn_replies:
+        qs = qs.exclude(reply_to__role=MessageRole.USER, reply_to__hidden=False)
+    rows = list(qs.order_by("created_at", "id")[: limit + 1])
+    return rows[:limit], len(rows) > limit

@@ -12,12 +12,14 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, JSONField, Value
+from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
-from tenant_apps.conversations import delivery, tags, tasks
+from tenant_apps.conversations import hooks, tags, tasks
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TurnStatus
 from tenant_apps.conversations.models import (
     ChatMessage,
@@ -71,8 +73,10 @@ def session_start(
     participant: Participant,
     platform: str,
     started_by: Any = None,
+    send_seed: bool = True,
 ) -> ChatSession:
-    """Open a session on ``version`` (None = the working copy). Sends the seed message unless consent is pending."""
+    """Open a session on ``version`` (None = the working copy). Sends the seed message unless consent is pending
+    or ``send_seed`` is False (a session opened to carry a bot-initiated message: ``events.outbound``)."""
     if chatbot.is_archived:
         raise InvalidStateError(code="session.chatbot_archived", message="This chatbot is archived.")
     config = bot_config(chatbot=chatbot, version=version)
@@ -86,9 +90,10 @@ def session_start(
         status=SessionStatus.PENDING_CONSENT if config.consent else SessionStatus.ACTIVE,
         started_by=started_by,
     )
-    if config.consent is None:
+    if config.consent is None and send_seed:
         _send_seed(session=session, config=config)
     logger.info("session.started", extra={"session": str(session.external_id), "platform": platform})
+    hooks.emit(hooks.Occurrence(hooks.ConversationEvent.SESSION_STARTED, session))
     return session
 
 
@@ -121,12 +126,15 @@ def session_consent_give(*, session: ChatSession) -> ChatSession:
 
 
 @transaction.atomic
-def session_end(*, session: ChatSession) -> ChatSession:
+def session_end(*, session: ChatSession, reason: hooks.EndReason = hooks.EndReason.MANUAL) -> ChatSession:
+    """End ``session`` (once: ending an ended session changes nothing and tells nobody). ``reason`` is who ended it,
+    for the "conversation ended" triggers."""
     if session.status != SessionStatus.ENDED:
         session.status = SessionStatus.ENDED
         session.ended_at = timezone.now()
         session.save(update_fields=["status", "ended_at"])
-        logger.info("session.ended", extra={"session": str(session.external_id)})
+        logger.info("session.ended", extra={"session": str(session.external_id), "reason": str(reason)})
+        hooks.emit(hooks.Occurrence(hooks.ConversationEvent.SESSION_ENDED, session, end_reason=reason))
     return session
 
 
@@ -220,40 +228,6 @@ def participant_data_update(
     return data
 
 
-@transaction.atomic
-def bot_message_send(
-    *, chatbot: Chatbot, participant: Participant, platform: str, text: str, start_new_session: bool = False
-) -> ChatMessage:
-    """A message from the bot to ``participant`` that no message of theirs asked for (reminders, check-ins).
-
-    Stored in their open session on ``platform`` (or a new one on the published version) and handed to the
-    platform's sender once committed, as a reply would be. No turn runs."""
-    text = text.strip()
-    if not text:
-        raise InvalidStateError(code="message.empty", message="Write a message.")
-    if len(text) > 20_000:
-        raise InvalidStateError(code="message.too_long", message="Messages are at most 20,000 characters.")
-    version = chatbot.published_version
-    if version is None:
-        raise InvalidStateError(code="chatbot.not_published", message="Publish a version of the chatbot first.")
-    session = None
-    if not start_new_session:
-        session = (
-            ChatSession.objects.filter(chatbot=chatbot, participant=participant, platform=platform)
-            .exclude(status=SessionStatus.ENDED)
-            .order_by("-created_at", "-id")
-            .first()
-        )
-    if session is None:
-        session = session_start(chatbot=chatbot, version=version, participant=participant, platform=platform)
-    message = ChatMessage.objects.create(
-        session=session, role=MessageRole.ASSISTANT, content=text, metadata={"bot_initiated": True}
-    )
-    message.session = session
-    transaction.on_commit(lambda: delivery.deliver(reply=message))
-    return message
-
-
 def turn_enqueue(message: ChatMessage) -> None:
     """Run ``message``'s turn on the ``chat`` queue once the current transaction commits (at once outside one)."""
     message_id = message.pk
@@ -296,3 +270,14 @@ def export_create(*, filters: SessionFilters, user: Any) -> SessionExport:
     export_id = export.pk
     transaction.on_commit(lambda: tasks.session_export_task.delay(export_id=export_id))
     return export
+
+
+def message_delivery_note(*, message_id: int, status: str, error: str = "") -> None:
+    """Record on a reply how its channel's send went (``metadata["delivery"]``: status, and the error of a final
+    failure), so the session page shows a reply that never reached the participant. A JSON merge: nothing else in
+    the metadata is overwritten."""
+    note: dict[str, str] = {"status": status}
+    if error:
+        note["error"] = error[:300]
+    merged = CombinedExpression(F("metadata"), "||", Value({"delivery": note}, output_field=JSONField()))
+    ChatMessage.objects.filter(pk=message_id).update(metadata=merged)

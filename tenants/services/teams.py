@@ -77,6 +77,8 @@ def team_create(*, name: str, slug: str, owner: User | None = None, provision_as
     if provision_async:
         team_id = team.pk
         transaction.on_commit(lambda: tasks.team_provision_task.delay(team_id=team_id))
+        if settings.TEAM_SPARE_SCHEMAS:  # the provisioning takes a spare: build the next one (ADR 0153)
+            transaction.on_commit(lambda: tasks.team_spares_refill_task.delay())
     logger.info("team.created", extra={"team": slug})
     return team
 

@@ -2,11 +2,15 @@
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tenants.access import API, MEMBERS, OPEN, view_policy
+from tenants.access import API, CHANNEL, MEMBERS, OPEN, view_policy
 
 # Views reachable without team membership, each for a reason.
 OPEN_ALLOWED = {
-    "tenants.views.health_view",  # load balancer health check
+    "tenants.views.health_view",  # load balancer health check (liveness)
+    "tenants.views.readiness_view",  # readiness probe
+    # A staff member's audited read-only visit: the one-time token from the console, and ending it.
+    "shared_apps.console.views.visit_enter_view",
+    "shared_apps.console.views.visit_end_view",
     "shared_apps.accounts.views.handoff_view",  # redeems the signed login token
     # The public link of a chatbot marked public: anyone may chat with its published version.
     "tenant_apps.conversations.views.public_link.public_chat_view",
@@ -37,7 +41,7 @@ def qualified(view):
 def test_every_tenant_view_has_a_known_policy():
     for route, view in iter_views(get_resolver("config.urls_tenant")):
         access, _role = view_policy(view)
-        assert access in {MEMBERS, OPEN, API}, f"{route} has unknown access {access!r}"
+        assert access in {MEMBERS, OPEN, API, CHANNEL}, f"{route} has unknown access {access!r}"
 
 
 def test_open_views_on_team_hosts_are_the_allowed_ones():

@@ -166,6 +166,7 @@ def _deep_fields(fields: list[str]) -> str:
 @pytest.fixture
 def seeds(team, owner, chatbot, fake_provider, make_member):
     """A member's view of team A with one of each object, by URL parameter name."""
+    from shared_apps.catalog.models import LlmModel
     from tenant_apps.api.services import api_key_create
     from tenant_apps.chatbots.models import ConsentForm
     from tenant_apps.chatbots.services import chatbot_update, version_create
@@ -190,7 +191,13 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         team=team, email="invitee@example.com", token_hash="0" * 64, invited_by=owner, expires_at=timezone.now()
     )
     key, _raw = api_key_create(name="probe", read_only=False, created_by=owner)
+    from tenant_apps.channels import services as channel_services
+
+    widget = channel_services.channel_create(chatbot=chatbot, kind="widget", name="probe widget")
+    custom = channel_services.channel_create(chatbot=chatbot, kind="custom_api", name="probe api")
+    events = _events_seeds(chatbot=chatbot, participant=participant, owner=owner)
     return {
+        **events,
         "chatbot_id": str(chatbot.pk),
         "number": str(version.number),
         "pipeline_id": str(chatbot.pipeline_id),
@@ -212,6 +219,36 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "export_id": str(TeamExport.objects.create(team=team, requested_by=owner).pk),
         "slug": team.slug,
         "token": "sample-token",
+        "task_id": str(received.message.pk),
+        "channel_id": str(widget.pk),
+        "channel_public_id": str(custom.public_id),
+        "team_id": str(team.pk),
+        "visit_id": "1",
+        "model_id": str(LlmModel.objects.first().pk),
+    }
+
+
+def _events_seeds(*, chatbot, participant, owner) -> dict[str, str]:
+    from datetime import timedelta
+
+    from tenant_apps.events import scheduling
+    from tenant_apps.events.enums import Origin
+    from tenant_apps.events.services import broadcast_create, static_trigger_save
+
+    trigger = static_trigger_save(chatbot=chatbot, name="Probe", event="conversation_started", action="log", params={})
+    scheduled = scheduling.scheduled_message_create(
+        chatbot=chatbot,
+        participant=participant,
+        text="Probe",
+        first_run_at=timezone.now() + timedelta(days=1),
+        origin=Origin.BUILDER,
+    )
+    broadcast = broadcast_create(chatbot=chatbot, text="Probe", platforms=["web"], actor=owner)
+    return {
+        "trigger_id": str(trigger.pk),
+        "broadcast_id": str(broadcast.pk),
+        "participant_id": str(participant.pk),
+        "scheduled_id": str(scheduled.public_id),
     }
 
 
@@ -348,6 +385,20 @@ def test_apex_routes_never_answer_5xx_to_nul_or_deep_json(team_a, owner, seeds):
     anonymous = probe(_same_cookies(_quiet_client("localhost")), PUBLIC, seeds)
 
     assert not member + anonymous, "\n".join(member + anonymous)
+
+
+def test_apex_routes_never_answer_5xx_to_nul_or_deep_json_from_staff(team_a, seeds, make_user):
+    """The staff console (staff with two-factor) gets the same probe as every other apex page."""
+    from tests.shared_apps.console.conftest import mfa_enable, mfa_session
+
+    staff = make_user(is_staff=True)
+    mfa_enable(staff)
+    client = _quiet_client("localhost", staff)
+    mfa_session(client, staff)
+
+    failures = probe(_same_cookies(client), PUBLIC, seeds)
+
+    assert not failures, "\n".join(failures)
 
 
 def test_nul_and_deep_json_get_a_clear_400(team_a, seeds, host_for):

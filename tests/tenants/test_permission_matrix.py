@@ -99,6 +99,7 @@ def objects(team_a, make_member, settings, tmp_path):
         )
         model = provider.custom_models.create(name="matrix-model")
         chat = _chat_objects(tmp_path, owner)
+        events = _events_objects(chat, owner)
     return {
         "kwargs": {
             "membership_id": Membership.objects.get(user=target, team=team_a).pk,
@@ -129,6 +130,9 @@ def objects(team_a, make_member, settings, tmp_path):
             },
             {"session_id": chat["session"].external_id, "message_id": chat["message"].pk, "tag_id": chat["tag"].pk},
             {"session_id": chat["session"].external_id, "file_id": chat["file"].pk},
+            {"chatbot_id": chat["chatbot"].pk, "trigger_id": events["trigger_id"]},
+            {"chatbot_id": chat["chatbot"].pk, "broadcast_id": events["broadcast_id"]},
+            {"participant_id": chat["session"].participant_id, "scheduled_id": events["scheduled_id"]},
         ],
     }
 
@@ -168,6 +172,32 @@ def _chat_objects(tmp_path, owner):
         "export": export,
         "file": chat_file,
     }
+
+
+def _events_objects(chat, owner):
+    """An event trigger and a timeout trigger with the same id (one URL parameter serves both), a broadcast and a
+    scheduled message for the session's participant."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.events import scheduling
+    from tenant_apps.events.enums import Origin
+    from tenant_apps.events.models import TimeoutTrigger
+    from tenant_apps.events.services import broadcast_create, static_trigger_save
+
+    chatbot = chat["chatbot"]
+    trigger = static_trigger_save(chatbot=chatbot, name="Matrix", event="conversation_started", action="log", params={})
+    TimeoutTrigger.objects.create(pk=trigger.pk, chatbot=chatbot, name="Matrix", action="log", delay_seconds=60)
+    scheduled = scheduling.scheduled_message_create(
+        chatbot=chatbot,
+        participant=chat["session"].participant,
+        text="Matrix",
+        first_run_at=timezone.now() + timedelta(days=1),
+        origin=Origin.BUILDER,
+    )
+    broadcast = broadcast_create(chatbot=chatbot, text="Matrix", platforms=["web"], actor=owner)
+    return {"trigger_id": trigger.pk, "broadcast_id": broadcast.pk, "scheduled_id": scheduled.public_id}
 
 
 def _path(row, objects):

@@ -37,6 +37,18 @@ CHAT_TURN_HARD_LIMIT = env_int("CHAT_TURN_HARD_LIMIT", 150)
 CHAT_TURN_LEASE_SECONDS = env_int("CHAT_TURN_LEASE_SECONDS", 15)
 CHAT_TURN_MAX_RECLAIMS = env_int("CHAT_TURN_MAX_RECLAIMS", 2)
 
+# How often beat ticks every team's scheduler (scheduled messages, timeout triggers): the latest a due item waits.
+EVENTS_TICK_SECONDS = env_int("EVENTS_TICK_SECONDS", 15)
+# Broadcast sends per second per platform (the platforms' own limits, with a margin); "default" for the rest.
+EVENTS_CHANNEL_RATES: dict[str, float] = {
+    "telegram": 25,
+    "whatsapp": 50,
+    "messenger": 50,
+    "slack": 1,
+    "sms": 10,
+    "default": 50,
+}
+
 CELERY_BEAT_SCHEDULE = {
     # No turn is dropped silently: turns whose enqueue or worker was lost are enqueued again.
     "turns-requeue-stuck": {
@@ -47,13 +59,37 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.team_storage_refresh_dispatch_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Spare team schemas for fast signups; also dropped and rebuilt after a deploy changed migrations (ADR 0153).
+    "teams-spares-refill": {
+        "task": "tenants.tasks.team_spares_refill_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    # The deploy gate's full check: every team schema against the code and the template (ADR 0150).
+    "teams-schemas-check": {
+        "task": "tenants.tasks.team_schemas_check_task",
+        "schedule": crontab(minute=17, hour=3),
+    },
     # Usage to Stripe as meter events (idempotent), and the 80 % spend-cap emails (ADR 0120).
     "billing-usage-report": {
         "task": "shared_apps.billing.tasks.usage_report_dispatch_task",
         "schedule": crontab(minute="*/10"),
     },
+    # The staff console's public roll-ups (chatbots, sessions, last activity per team) and migration check.
+    "console-team-rollups": {
+        "task": "shared_apps.console.tasks.team_rollup_dispatch_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    "console-pending-migrations": {
+        "task": "shared_apps.console.tasks.pending_migrations_check_task",
+        "schedule": crontab(minute="*/10"),
+    },
     "billing-spend-alerts": {
         "task": "shared_apps.billing.tasks.spend_alerts_task",
         "schedule": crontab(minute="*/5"),
+    },
+    # Scheduled messages and timeout triggers: one tick per active team (ADR 0140).
+    "events-tick": {
+        "task": "tenant_apps.events.tasks.events_tick_dispatch_task",
+        "schedule": float(EVENTS_TICK_SECONDS),
     },
 }

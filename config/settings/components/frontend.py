@@ -19,6 +19,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.team",
                 "shared_apps.billing.context_processors.billing",
+                "shared_apps.console.context_processors.impersonation",
             ],
         },
     },

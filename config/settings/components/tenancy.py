@@ -14,6 +14,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.catalog",
     "shared_apps.billing",
+    "shared_apps.console",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -37,7 +38,9 @@ TENANT_APPS = [
     "tenant_apps.pipelines",
     "tenant_apps.chatbots",
     "tenant_apps.conversations",
+    "tenant_apps.events",
     "tenant_apps.analytics",
+    "tenant_apps.channels",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -53,6 +56,9 @@ TENANT_LIMIT_SET_CALLS = True  # one SET search_path per connection switch, not 
 # bench/tenancy.py measures both; see docs/adr/0002-provisioning-by-clone.md.
 TEAM_PROVISIONING_METHOD = env_str("TEAM_PROVISIONING_METHOD", "clone")
 TEAM_TEMPLATE_SCHEMA = "team_template"
+# Spare schemas cloned ahead of signups (ADR 0153): provisioning renames one instead of replaying the DDL. A spare
+# is only taken if it was built for this code's migrations. 0 = clone at signup.
+TEAM_SPARE_SCHEMAS = env_int("TEAM_SPARE_SCHEMAS", 3)
 
 # Host -> team resolution is cached in-process; at most this often a worker asks Redis whether a team or
 # domain changed anywhere (a generation counter), so a suspension takes effect within this many seconds.
@@ -112,6 +118,13 @@ DEMO_SETUP_HOOKS: list[str] = [
 
 # Shared services write to a team's audit log through this dotted path (shared code never imports tenant apps).
 TEAM_AUDIT_RECORDER = "tenant_apps.audit.services.audit_record"
+
+# A non-member staff user on a team host may borrow a membership from this dotted path (called with request, team,
+# view): the console's audited read-only visit (shared_apps/console/impersonation.py, ADR 0130).
+TEAM_ACCESS_FALLBACK = "shared_apps.console.impersonation.membership_for_visit"
+
+# Called inside a team's schema by the console's roll-up refresh; each returns figures for the teams list.
+TEAM_ROLLUP_COLLECTORS: list[str] = ["tenant_apps.analytics.rollups.team_rollup"]
 
 # Called with team= before a member is invited / before a team is deleted; each may raise an ApplicationError that
 # refuses it (billing's plan limits and running subscriptions). Dotted paths: tenants imports no app above it.

@@ -218,7 +218,7 @@ def test_bot_message_needs_a_published_version_then_is_stored(api, chatbot):
     sent = api("post", url, body)
 
     assert refused.status_code == 409
-    assert refused.json()["code"] == "chatbot.not_published"
+    assert refused.json()["code"] == "events.no_published_version"
     assert sent.status_code == 201
     session = api("get", f"/api/v1/sessions/{sent.json()['session_id']}/").json()
     assert [(m["role"], m["content"]) for m in session["messages"]] == [("assistant", "Time for your check-in")]

@@ -1,0 +1,11 @@
+"""Inbound endpoints of channels on the team host (``/api/channels/``): custom API channels."""
+
+from django.urls import path
+
+from tenant_apps.channels import custom_api
+
+app_name = "channels_inbound"
+
+urlpatterns = [
+    path("<uuid:channel_public_id>/messages/", custom_api.custom_api_message_api, name="custom_api_message"),
+]
