@@ -4,7 +4,7 @@ declared roles, throttling, cursor pagination and idempotent creates (``tenant_a
 from django.urls import path
 
 from tenant_apps.api import api
-from tenant_apps.api.resources import chatbots, conversations, providers
+from tenant_apps.api.resources import channels, chatbots, conversations, providers
 
 app_name = "api_v1"
 
@@ -30,6 +30,18 @@ urlpatterns = [
         name="version_publish",
     ),
     path("chatbots/<int:chatbot_id>/messages/", conversations.BotMessageApi.as_view(), name="bot_message"),
+    # Channels
+    path("chatbots/<int:chatbot_id>/channels/", channels.ChannelListApi.as_view(), name="channel_list"),
+    path(
+        "chatbots/<int:chatbot_id>/channels/<int:channel_id>/",
+        channels.ChannelDetailApi.as_view(),
+        name="channel_detail",
+    ),
+    path(
+        "chatbots/<int:chatbot_id>/channels/<int:channel_id>/rotate-key/",
+        channels.ChannelKeyRotateApi.as_view(),
+        name="channel_rotate_key",
+    ),
     # Conversations
     path("sessions/", conversations.SessionListApi.as_view(), name="session_list"),
     path("sessions/<uuid:session_id>/", conversations.SessionDetailApi.as_view(), name="session_detail"),

@@ -19,7 +19,7 @@ from django.utils import timezone
 from shared_apps.core.exceptions import InvalidStateError, PermissionDeniedError
 from tenant_apps.chatbots.models import Chatbot, ChatbotVersion
 from tenant_apps.chatbots.selectors import BotConfig, bot_config
-from tenant_apps.conversations import delivery, hooks, tags, tasks
+from tenant_apps.conversations import hooks, tags, tasks
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus, TurnStatus
 from tenant_apps.conversations.models import (
     ChatMessage,
@@ -226,40 +226,6 @@ def participant_data_update(
     row.data = data
     row.save(update_fields=["data", "updated_at"])
     return data
-
-
-@transaction.atomic
-def bot_message_send(
-    *, chatbot: Chatbot, participant: Participant, platform: str, text: str, start_new_session: bool = False
-) -> ChatMessage:
-    """A message from the bot to ``participant`` that no message of theirs asked for (reminders, check-ins).
-
-    Stored in their open session on ``platform`` (or a new one on the published version) and handed to the
-    platform's sender once committed, as a reply would be. No turn runs."""
-    text = text.strip()
-    if not text:
-        raise InvalidStateError(code="message.empty", message="Write a message.")
-    if len(text) > 20_000:
-        raise InvalidStateError(code="message.too_long", message="Messages are at most 20,000 characters.")
-    version = chatbot.published_version
-    if version is None:
-        raise InvalidStateError(code="chatbot.not_published", message="Publish a version of the chatbot first.")
-    session = None
-    if not start_new_session:
-        session = (
-            ChatSession.objects.filter(chatbot=chatbot, participant=participant, platform=platform)
-            .exclude(status=SessionStatus.ENDED)
-            .order_by("-created_at", "-id")
-            .first()
-        )
-    if session is None:
-        session = session_start(chatbot=chatbot, version=version, participant=participant, platform=platform)
-    message = ChatMessage.objects.create(
-        session=session, role=MessageRole.ASSISTANT, content=text, metadata={"bot_initiated": True}
-    )
-    message.session = session
-    transaction.on_commit(lambda: delivery.deliver(reply=message))
-    return message
 
 
 def turn_enqueue(message: ChatMessage) -> None:

@@ -122,6 +122,7 @@ def objects(team_a, make_member, settings, tmp_path):
             {"pk": provider.pk},
             {"pk": provider.pk, "model_pk": model.pk},
             {"chatbot_id": chat["chatbot"].pk, "number": 1},
+            {"chatbot_id": chat["chatbot"].pk, "channel_id": chat["channel"].pk},
             {"session_id": chat["session"].external_id, "message_id": chat["message"].pk},
             {
                 "chatbot_id": chat["chatbot"].pk,
@@ -159,13 +160,13 @@ def _chat_objects(tmp_path, owner):
     message = say(session, "hello")
     trace = Trace.objects.create(session=session, message=message, status="success")
     tag = Tag.objects.create(name="matrix")
+    from tenant_apps.channels.services import channel_create
+
+    channel = channel_create(chatbot=chatbot, kind="widget", name="Matrix widget")
     export = SessionExport.objects.create(status=SessionExportStatus.DONE, file_name="matrix.csv")
     chat_file = ChatFile(session=session, name="notes.txt", content_type="text/plain", size=5)
     chat_file.file.save("notes.txt", ContentFile(b"notes"), save=True)
     (exports.export_dir() / "matrix.csv").write_text("session_id\n")
-    from tenant_apps.channels.services import channel_create
-
-    channel = channel_create(chatbot=chatbot, kind="widget", name="Matrix widget")
     return {
         "channel": channel,
         "chatbot": chatbot,

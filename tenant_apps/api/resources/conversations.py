@@ -14,12 +14,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from shared_apps.core.exceptions import NotFoundError
+from shared_apps.core.exceptions import InvalidStateError, NotFoundError
 from tenant_apps.api.conventions import RequestInvalidError, ResourceApiView, bounded_int
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.conversations import selectors, services, uploads
 from tenant_apps.conversations.enums import Platform, SessionStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, Participant
+from tenant_apps.events.outbound import bot_message_send
 from tenants.enums import Role
 
 MAX_TAGS = 20
@@ -275,12 +276,17 @@ class BotMessageApi(ResourceApiView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         participant = services.participant_get_or_create(platform=data["platform"], identifier=data["identifier"])
-        message = services.bot_message_send(
-            chatbot=chatbot,
-            participant=participant,
-            platform=data["platform"],
-            text=data["message"],
-            start_new_session=data["start_new_session"],
+        session = None
+        if data["start_new_session"]:
+            if chatbot.published_version is None:
+                raise InvalidStateError(
+                    code="events.no_published_version", message="Publish a version of the chatbot first."
+                )
+            session = services.session_start(
+                chatbot=chatbot, version=chatbot.published_version, participant=participant, platform=data["platform"]
+            )
+        message = bot_message_send(
+            chatbot=chatbot, participant=participant, text=data["message"], origin="api", session=session
         )
         return Response(
             {"session_id": str(message.session.external_id), "message": message_payload(message)}, status=201

@@ -218,7 +218,7 @@ def test_bot_message_needs_a_published_version_then_is_stored(api, chatbot):
     sent = api("post", url, body)
 
     assert refused.status_code == 409
-    assert refused.json()["code"] == "chatbot.not_published"
+    assert refused.json()["code"] == "events.no_published_version"
     assert sent.status_code == 201
     session = api("get", f"/api/v1/sessions/{sent.json()['session_id']}/").json()
     assert [(m["role"], m["content"]) for m in session["messages"]] == [("assistant", "Time for your check-in")]
@@ -238,3 +238,24 @@ def test_another_teams_object_is_404(api, team_b):
         other = chatbot_create(name="Theirs")
 
     assert api("get", f"/api/v1/chatbots/{other.pk}/").status_code == 404
+
+
+def test_widget_channel_crud_with_embed_key_domains_and_auth_level(api, chatbot):
+    base = f"/api/v1/chatbots/{chatbot.pk}/channels/"
+
+    created = api("post", base, {"kind": "widget", "name": "Site", "config": {"allowed_domains": ["example.com"]}})
+    channel = created.json()
+    changed = api("patch", f"{base}{channel['id']}/", {"config": {"auth_level": 0}, "enabled": False})
+    rotated = api("post", f"{base}{channel['id']}/rotate-key/")
+    bad = api("post", base, {"kind": "widget", "name": "Bad", "config": {"allowed_domains": ["not a domain!"]}})
+
+    assert created.status_code == 201
+    assert channel["config"] == {"allowed_domains": ["example.com"], "auth_level": 1}
+    assert channel["embed_key"]
+    assert changed.json()["config"]["auth_level"] == 0
+    assert changed.json()["enabled"] is False
+    assert rotated.json()["embed_key"] != channel["embed_key"]
+    assert bad.status_code == 409  # the channels service's own error (the Channels tab shows the same)
+    assert bad.json()["code"] == "channel.invalid_domain"
+    assert [c["id"] for c in api("get", base).json()["results"]] == [channel["id"]]
+    assert api("delete", f"{base}{channel['id']}/").status_code == 204
