@@ -515,7 +515,7 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
     )
     zero10 = next((lv for s, lv in zip(args.levels, levels, strict=False) if s == "0:10"), None)
     for spec, level in zip(args.levels, levels, strict=False):
-        if zero10 is not None and not spec.startswith("0:"):
+        if zero10 is not None and zero10.turns and not spec.startswith("0:"):
             lines.append(
                 f"- @{level.conversations}: {level.turns / level.wall / (zero10.turns / zero10.wall):.2f}× the "
                 f"zero-latency turns/s at 10; RSS growth over idle {level.rss - idle_rss:.0f} MB; machine busy "
