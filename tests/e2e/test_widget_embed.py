@@ -70,7 +70,6 @@ def _add_widget_channel(page, stack, name: str, *, sites: str, auth: str) -> tup
     page.get_by_label("Authentication").select_option(auth)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Channel settings saved.")).to_be_visible()
-    expect(page.get_by_test_id("widget-preview").locator("open-chat-studio-widget button").first).to_be_visible()
     page.screenshot(path=str(stack.logs / f"channel-{auth}.png"), full_page=True)
     snippet = page.get_by_test_id("snippet-npm-vendored").inner_text()
     chatbot_id = re.search(r'chatbot-id="([^"]+)"', snippet).group(1)
