@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import login
 from tests.fakes.llm_server import Profile
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # the first test also waits for the stack to boot
 
 DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-password-123"
 
