@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/v1/chat/", include(("tenant_apps.channels.urls_chat", "chat"), namespace="chat_v1")),
     path("api/channels/", include("tenant_apps.channels.urls_inbound")),
     path("api/v1/", include("tenant_apps.api.urls_api")),
+    path("api/openai/", include("tenant_apps.api.urls_openai")),
+    path("api/schema/", include("tenant_apps.api.urls_schema")),
     path("healthz", tenant_views.health_view, name="health"),
     path("readyz", tenant_views.readiness_view, name="ready"),
     path("providers/", include("tenant_apps.providers.urls")),

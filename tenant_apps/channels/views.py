@@ -73,6 +73,9 @@ def channel_list_view(request: HttpRequest, chatbot_id: int) -> HttpResponse:
     return render(request, "channels/channel_list.html", context, status=422 if form.errors else 200)
 
 
+channel_list_view.write_role = Role.EDITOR  # type: ignore[attr-defined]  # adding needs an editor
+
+
 def _is_editor(request: HttpRequest) -> bool:
     membership = getattr(request, "membership", None)
     return membership is not None and membership.role_enum.at_least(Role.EDITOR)
@@ -115,6 +118,9 @@ def channel_detail_view(request: HttpRequest, chatbot_id: int, channel_id: int) 
         _detail_context(request, chatbot, channel, form),
         status=422 if form.errors else 200,
     )
+
+
+channel_detail_view.write_role = Role.EDITOR  # type: ignore[attr-defined]  # saving needs an editor
 
 
 def _detail_context(request: HttpRequest, chatbot: Chatbot, channel: Channel, form: Any) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from tenant_apps.conversations.models import ChatFile, ChatMessage, ChatSession,
 
 MAX_TEXT = 20_000
 MAX_CONTEXT_BYTES = 16_384
+MAX_HISTORY = 200
 CONTEXT_KEY = "remote_context"  # where ``Inbound.context`` lands in the session state (as Open Chat Studio does)
 
 
@@ -46,7 +47,10 @@ class Inbound:
     ``files`` are new files to store with it; ``attachment_ids`` name files this session uploaded earlier and no
     message has attached yet (the widget's upload endpoint, ``uploads.files_upload``). ``external_id`` is the
     platform's message id: a redelivery with the same id is the same message. ``context`` (a JSON object, at most
-    16 KB) is stored on the session, in its state under ``remote_context``, where pipelines read it.
+    16 KB) is stored on the session, in its state under ``remote_context``, where pipelines read it. ``history``
+    is earlier turns the caller replays (the OpenAI-compatible endpoint's ``messages``): ``(role, text)`` pairs with
+    role ``user`` or ``assistant``, stored before the message in the same transaction, so the turn reads them as
+    the session's history (at most ``MAX_HISTORY`` of them, each within ``MAX_TEXT``).
     """
 
     text: str = ""
@@ -57,6 +61,7 @@ class Inbound:
     # A message the bot is sent on the participant's behalf (an event's "send a message to the bot"): stored
     # hidden, answered by a normal turn, and not itself a "new participant message" event.
     hidden: bool = False
+    history: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,11 +136,17 @@ def message_receive(*, session: ChatSession, inbound: Inbound) -> Received:
     """
     parsed = _parse(session, inbound)
     consent_pending = session.status == SessionStatus.PENDING_CONSENT
-    several_writes = bool(parsed.files or inbound.attachment_ids) or inbound.context is not None or consent_pending
+    several_writes = (
+        bool(parsed.files or inbound.attachment_ids or inbound.history)
+        or inbound.context is not None
+        or consent_pending
+    )
     try:
         with uploads.removed_on_failure() as stored, turn_sql.transaction_if(several_writes):
             files = uploads.files_claim(session=session, ids=inbound.attachment_ids) if inbound.attachment_ids else []
             files += uploads.files_store(session=session, files=parsed.files, into=stored)
+            if inbound.history:
+                _history_store(session, inbound.history)
             message = ChatMessage(
                 session=session,
                 role=MessageRole.USER,
@@ -221,8 +232,28 @@ def _parse(session: ChatSession, inbound: Inbound) -> _Parsed:
         raise InvalidStateError(code="message.too_long", message="That message is too long (20,000 characters max).")
     if inbound.context is not None:
         _context_check(inbound.context)
+    if inbound.history:
+        _history_check(inbound.history)
     files = uploads.files_check(session=session, files=inbound.files, already=len(inbound.attachment_ids))
     return _Parsed(text=text, files=files)
+
+
+def _history_check(history: Sequence[tuple[str, str]]) -> None:
+    if len(history) > MAX_HISTORY:
+        raise InvalidStateError(
+            code="message.history_too_long", message=f"Replay at most {MAX_HISTORY} earlier messages."
+        )
+    for role, text in history:
+        if role not in (MessageRole.USER, MessageRole.ASSISTANT):
+            raise InvalidStateError(code="message.history_role", message="Earlier messages are user or assistant.")
+        if len(text) > MAX_TEXT:
+            raise InvalidStateError(code="message.too_long", message=f"Messages are at most {MAX_TEXT:,} characters.")
+
+
+def _history_store(session: ChatSession, history: Sequence[tuple[str, str]]) -> None:
+    ChatMessage.objects.bulk_create(
+        ChatMessage(session=session, role=role, content=text, metadata={"replayed": True}) for role, text in history
+    )
 
 
 def _context_check(context: Any) -> None:

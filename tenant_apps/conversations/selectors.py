@@ -14,7 +14,16 @@ from shared_apps.core.exceptions import NotFoundError
 from shared_apps.core.prepared import as_uuid
 from tenant_apps.conversations import turn_sql
 from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus
-from tenant_apps.conversations.models import ChatMessage, ChatSession, MessageComment, SessionExport, Tag, Trace
+from tenant_apps.conversations.models import (
+    ChatMessage,
+    ChatSession,
+    MessageComment,
+    Participant,
+    ParticipantData,
+    SessionExport,
+    Tag,
+    Trace,
+)
 
 
 @dataclass(frozen=True)
@@ -241,3 +250,26 @@ def messages_since(
         qs = qs.exclude(reply_to__role=MessageRole.USER, reply_to__hidden=False)
     rows = list(qs.order_by("created_at", "id")[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def participant_list(*, platform: str = "", identifier: str = "") -> QuerySet[Participant]:
+    qs = Participant.objects.all()  # no team filter: the schema is the team
+    if platform:
+        qs = qs.filter(platform=platform)
+    if identifier:
+        qs = qs.filter(identifier__icontains=identifier)
+    return qs.order_by("-created_at", "-id")
+
+
+def participant_get(*, participant_id: int) -> Participant:
+    participant = Participant.objects.filter(pk=participant_id).first()
+    if participant is None:
+        raise NotFoundError(code="participant.not_found", message="No such participant.")
+    return participant
+
+
+def participant_data_list(*, participant: Participant, chatbot_id: int | None = None) -> QuerySet[ParticipantData]:
+    qs = ParticipantData.objects.filter(participant=participant)
+    if chatbot_id is not None:
+        qs = qs.filter(chatbot_id=chatbot_id)
+    return qs.order_by("chatbot_id")

@@ -7,6 +7,7 @@ never imports this module.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -26,6 +27,7 @@ from tenant_apps.conversations.models import (
     MessageComment,
     MessageTag,
     Participant,
+    ParticipantData,
     SessionExport,
     Tag,
 )
@@ -180,6 +182,50 @@ def editor_session_get_or_start(*, chatbot: Chatbot, external_id: Any, user: Any
     if session.status == SessionStatus.PENDING_CONSENT:
         session = session_consent_give(session=session)
     return session
+
+
+MAX_STATE_BYTES = 64 * 1024  # session state and participant data set through the API
+
+
+def _json_size_check(value: dict[str, Any], *, code: str) -> None:
+    if len(json.dumps(value, default=str)) > MAX_STATE_BYTES:
+        raise InvalidStateError(code=code, message=f"Keep it under {MAX_STATE_BYTES // 1024} KB of JSON.")
+
+
+@transaction.atomic
+def session_state_update(*, session: ChatSession, changes: dict[str, Any], replace: bool = False) -> ChatSession:
+    """Merge ``changes`` into the session's ``session_state`` (keys set to null are removed), or replace it.
+
+    The row lock keeps a turn that writes state at the same time from losing either change."""
+    session = ChatSession.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    state = {} if replace else dict(session.state or {})
+    for name, value in changes.items():
+        if value is None:
+            state.pop(name, None)
+        else:
+            state[name] = value
+    _json_size_check(state, code="session.state_too_large")
+    session.state = state
+    session.save(update_fields=["state"])
+    return session
+
+
+@transaction.atomic
+def participant_data_update(
+    *, participant: Participant, chatbot: Chatbot, changes: dict[str, Any], replace: bool = False
+) -> dict[str, Any]:
+    """Merge ``changes`` into what pipelines remember about ``participant`` on ``chatbot`` (null removes a key)."""
+    row, _ = ParticipantData.objects.select_for_update().get_or_create(participant=participant, chatbot=chatbot)
+    data = {} if replace else dict(row.data or {})
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    _json_size_check(data, code="participant.data_too_large")
+    row.data = data
+    row.save(update_fields=["data", "updated_at"])
+    return data
 
 
 def turn_enqueue(message: ChatMessage) -> None:

@@ -20,6 +20,10 @@ OPEN_ALLOWED = {
     "tenant_apps.conversations.views.public_link.public_reply_view",
     "tenant_apps.conversations.views.public_link.public_consent_view",
     "tenant_apps.conversations.views.public_link.public_file_view",
+    # The OpenAPI document and its viewers describe the API's code, never a team's data (docs/api.md).
+    "tenant_apps.api.schema.SchemaApi",
+    "tenant_apps.api.schema.SwaggerUiView",
+    "tenant_apps.api.schema.RedocView",
 }
 
 

@@ -1,7 +1,7 @@
 # ------------------------------------------------------------------------------
 # Authentication: global users (public schema), email login with django-allauth on the apex.
 # ------------------------------------------------------------------------------
-from config.env import env_bool, env_int
+from config.env import env_bool, env_int, env_str
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -71,4 +71,6 @@ APP_RATE_LIMITS = {
     "public_chat.message.chatbot": "300/60",  # per chatbot: messages from all its visitors together
     "public_chat.session.visitor": "10/600",  # per visitor: new sessions (first visits and "new session")
     "public_chat.session.chatbot": "200/600",  # per chatbot: new anonymous sessions together
+    # The management API and the OpenAI-compatible endpoint (ADR 0110): per API key (or member).
+    "api.key": env_str("API_RATE_LIMIT", "600/60"),
 }

@@ -15,4 +15,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "tenant_apps.api.openapi.ApiAutoSchema",
+}
+
+# OpenAPI 3 of the team-host APIs (docs/api.md): served at /api/schema/ with Swagger UI and Redoc from local assets;
+# the committed docs/openapi.yaml is checked against the generated one by tests/tenant_apps/api/test_schema.py.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Chat studio API",
+    "DESCRIPTION": (
+        "The management API (`/api/v1/`) and the OpenAI-compatible endpoint (`/api/openai/`) of a team, served on "
+        "the team's own host. Authenticate with a team API key: `Authorization: Bearer <key>` or `X-Api-Key`. "
+        "Conventions (pagination, errors, throttling, idempotency) are in docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/(v1|openai)/",
+    "SCHEMA_PATH_PREFIX_TRIM": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["tenant_apps.api.openapi.only_api_paths"],
 }

@@ -26,6 +26,8 @@ SHARED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc assets served from our static files (no CDN)
     "django_htmx",
 ]
 
