@@ -91,15 +91,26 @@ document.addEventListener("htmx:afterRequest", (event) => {
   delete form.dataset.sending;
 });
 
-// A public link's first message starts its session: later sends go to the session's own address.
-document.addEventListener("chat-session", (event) => {
-  const form = document.querySelector("form[data-chat-composer]");
-  if (!form || !event.detail?.base) return;
+// A public link's first message starts its session: later sends go to the session's own address (also a send that
+// was queued while the first was in flight: its path is fixed when it is issued).
+function sessionSendPath(form) {
   const query = (form.getAttribute("hx-post") || "").split("?")[1] || "";
   const params = new URLSearchParams(query);
   params.delete("new");
-  form.setAttribute("hx-post", `${event.detail.base}send/?${params}`);
+  return `${form.dataset.sessionBase}send/?${params}`;
+}
+document.addEventListener("chat-session", (event) => {
+  const form = document.querySelector("form[data-chat-composer]");
+  if (!form || !event.detail?.base) return;
+  form.dataset.sessionBase = event.detail.base;
+  form.setAttribute("hx-post", sessionSendPath(form));
   htmx.process(form);
+});
+document.addEventListener("htmx:configRequest", (event) => {
+  const form = event.detail.elt;
+  if (form instanceof HTMLFormElement && form.dataset.sessionBase && !event.detail.path.includes("/s/")) {
+    event.detail.path = sessionSendPath(form);
+  }
 });
 
 // Streaming replies (data-stream, ADR 0095): tokens from the stream server as they come, then the stored reply,

@@ -82,7 +82,7 @@ class ChatStudioWidget extends HTMLElement {
     this.form.append(label, this.text);
     this.fileNames = el("div", { class: "files", "aria-live": "polite" });
     if (this.hasAttribute("allow-attachments")) {
-      this.fileInput = el("input", { type: "file", multiple: "", id: `${id}-file`, class: "sr", tabindex: "-1" });
+      this.fileInput = el("input", { type: "file", multiple: "", id: `${id}-file`, class: "sr", tabindex: "-1", "aria-label": "Attach files" });
       const attach = el("button", { class: "attach", type: "button", "aria-label": "Attach files" }, "📎");
       attach.addEventListener("click", () => this.fileInput.click());
       this.fileInput.addEventListener("change", () => {

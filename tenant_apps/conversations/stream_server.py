@@ -70,12 +70,15 @@ class Hub:
         self._subscribers: dict[str, set[_Subscriber]] = {}
         self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
+        # Subscribes and unsubscribes wait here for the reader task, the only one that touches the connection (redis-py
+        # reads a command's reply on it, which must not race the reader's read).
+        self._pending: list[tuple[str, str]] = []
         # Keeps the connection subscribed (and the reader reading) while no stream is open.
         self._anchor = key("stream-server", os.getpid())
 
     async def start(self) -> None:
-        if self._reader is None:
-            await self.pubsub.subscribe(self._anchor)
+        if self._reader is None:  # no await before the task exists: concurrent first streams start one reader
+            self._pending.insert(0, ("subscribe", self._anchor))
             self._reader = asyncio.create_task(self._read())
 
     async def close(self) -> None:
@@ -99,7 +102,7 @@ class Hub:
         confirmed = self._confirmed.setdefault(channel, asyncio.Event())
         try:
             if first:
-                await self.pubsub.subscribe(channel)
+                self._pending.append(("subscribe", channel))
             await asyncio.wait_for(confirmed.wait(), timeout=10)
         except BaseException:
             await self.leave(channel, subscriber)
@@ -114,13 +117,18 @@ class Hub:
         if not subscribers:
             del self._subscribers[channel]
             self._confirmed.pop(channel, None)
-            with contextlib.suppress(redis.RedisError, OSError):
-                await self.pubsub.unsubscribe(channel)
+            self._pending.append(("unsubscribe", channel))
 
     async def _read(self) -> None:
         while True:
             try:
-                message = await self.pubsub.get_message(timeout=1.0)
+                while self._pending:
+                    command, channel_name = self._pending.pop(0)
+                    if command == "subscribe":
+                        await self.pubsub.subscribe(channel_name)
+                    else:
+                        await self.pubsub.unsubscribe(channel_name)
+                message = await self.pubsub.get_message(timeout=0.05)
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis went away: redis-py reconnects and re-subscribes on the next read
@@ -156,7 +164,9 @@ class StreamServer:
 
     def _hub(self) -> Hub:
         if self.hub is None:
-            client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, health_check_interval=30)
+            # No health_check_interval: a health check reads from the pub/sub connection, which only the hub's reader
+            # may do (a subscribe racing it would fail with "readuntil() called while another coroutine is waiting").
+            client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
             self.hub = Hub(client)
         return self.hub
 

@@ -62,8 +62,9 @@ def _site(html: str) -> Iterator[str]:
         server.shutdown()
 
 
+@pytest.mark.timeout(900)  # the first test of a session also waits for the stack to boot on a busy machine
 def test_the_widget_on_another_site_streams_a_reply_and_passes_axe(browser, stack):
-    public_id, embed_key = stack.manage("shell", "-c", CREATE_CHANNEL).split()
+    public_id, embed_key = stack.manage("shell", "-c", CREATE_CHANNEL).strip().splitlines()[-1].split()
     api = stack.url("", team="demo").rstrip("/")
     html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme</title>
 <script src="{api}/static/build/chat-widget.js" defer></script></head>
