@@ -46,11 +46,11 @@ def psql(sql: str, db: str = "postgres") -> str:
     return done.stdout.strip()
 
 
-def create_teams(count: int, prefix: str) -> None:
+def create_teams(count: int, prefix: str, start: int = 0) -> None:
     from tenants.lifecycle import team_provision
     from tenants.services.teams import team_create
 
-    for i in range(count):
+    for i in range(start, start + count):
         team = team_create(name=f"{prefix} {i}", slug=f"{prefix}-{i}", provision_async=False)
         team_provision(team_id=team.pk, method="clone")
 
@@ -138,6 +138,8 @@ def bench_tick(rounds: int) -> dict[str, Any]:
 
 
 def seed_lag(teams: int, per_team: int, prefix: str) -> Any:
+    """Give the first ``teams`` of the tick teams a chatbot, ``per_team`` web participants with an open session
+    each and one message due for each of them (no new schemas: the tick teams are reused)."""
     from django.utils import timezone
 
     from tenant_apps.chatbots.models import Chatbot
@@ -149,9 +151,8 @@ def seed_lag(teams: int, per_team: int, prefix: str) -> Any:
     from tenants.context import tenant_context
     from tenants.models import Team
 
-    create_teams(teams, prefix)
     due = timezone.now() + timedelta(seconds=30)
-    for team in Team.objects.filter(slug__startswith=f"{prefix}-"):
+    for team in Team.objects.filter(slug__startswith=f"{prefix}-").order_by("pk")[:teams]:
         with tenant_context(team):
             bot = Chatbot.objects.create(name="Lag bot", pipeline=Pipeline.objects.create(name="Lag"))
             people = Participant.objects.bulk_create(
@@ -193,12 +194,12 @@ def _drain(schemas: list[str]) -> None:
             ticks.tick()
 
 
-def bench_lag(prefix: str, due: Any) -> dict[str, Any]:
+def bench_lag(prefix: str, due: Any, count: int) -> dict[str, Any]:
     from tenant_apps.conversations.models import ChatMessage
     from tenants.context import tenant_context
     from tenants.models import Team
 
-    teams = list(Team.objects.filter(slug__startswith=f"{prefix}-").order_by("pk"))
+    teams = list(Team.objects.filter(slug__startswith=f"{prefix}-").order_by("pk")[:count])
     schemas = [t.schema_name for t in teams]
     while time.time() < due.timestamp():
         time.sleep(0.05)
@@ -235,24 +236,28 @@ def main() -> None:
     parser.add_argument("--per-team", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a kept database and its teams")
     args = parser.parse_args()
 
-    psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    psql(f'CREATE DATABASE "{DB}"')
+    if not args.reuse:
+        psql(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        psql(f'CREATE DATABASE "{DB}"')
     try:
         subprocess.run([sys.executable, "manage.py", "migrate_teams", "-v", "0"], cwd=ROOT, check=True)
         import django
 
         django.setup()
+        from tenants.models import Team
         from tenants.services.teams import public_tenant_ensure
 
         public_tenant_ensure()
         started = time.perf_counter()
-        create_teams(args.teams, "tick")
+        existing = Team.objects.filter(slug__startswith="tick-").count()
+        create_teams(max(0, args.teams - existing), "tick", start=existing)
         created = time.perf_counter() - started
         tick = bench_tick(args.rounds)
-        due = seed_lag(args.lag_teams, args.per_team, "lag")
-        lag = bench_lag("lag", due)
+        due = seed_lag(args.lag_teams, args.per_team, "tick")
+        lag = bench_lag("tick", due, args.lag_teams)
         fsync = psql("SHOW fsync")
         sync = psql("SHOW synchronous_commit")
     finally:
@@ -287,7 +292,7 @@ def main() -> None:
         header,
         "",
         f"One tick with nothing due over {tick['teams']} active teams (median of {args.rounds}; teams created by "
-        f"clone in {created:.0f} s):",
+        f"clone, {created:.0f} s in this run):",
         "",
         "| part | database time | wall time |",
         "|---|---:|---:|",

@@ -82,7 +82,7 @@ def backend_memory(pid: int) -> tuple[float, float]:
     return fields["VmRSS"], fields["RssAnon"]
 
 
-def bench_backend_memory(marks: list[int], recycle: int) -> list[str]:
+def bench_backend_memory(marks: list[int], recycle: int, unrecycled_max: int | None = None) -> list[str]:
     """Serve "turns" for many distinct teams over one Django connection: per team, switch schema and read every
     table a turn reads or writes (the planner opens each table and all its indexes, as the turn's queries do), then
     end the "request" as Django does. Measured with recycling off and at ``recycle`` schemas."""
@@ -114,6 +114,8 @@ def bench_backend_memory(marks: list[int], recycle: int) -> list[str]:
         timings: list[float] = []
         served = 0
         for mark in marks:
+            if not policy and unrecycled_max is not None and mark > unrecycled_max:
+                break
             for schema in schemas[served:mark]:
                 start = time.perf_counter()
                 connection.set_schema(schema)
@@ -191,6 +193,11 @@ def bench_footprint(sample_schema: str) -> list[str]:
                 )
                 plans.append(cursor.fetchone()[0][0]["Planning Time"])
         connection.set_schema_to_public()
+    from tenants import provisioning
+
+    start = time.perf_counter()
+    provisioning._dump_template_ddl()
+    dump_seconds = time.perf_counter() - start
     names = {"r": "tables", "i": "indexes", "S": "sequences", "v": "views", "m": "matviews"}
     relations = sum(count for _, count, _ in kinds)
     files = sum(size for _, _, size in kinds)
@@ -211,8 +218,80 @@ def bench_footprint(sample_schema: str) -> list[str]:
         f"| pg_class rows | {pg_class_rows:,} |",
     ]
     lines += [f"| catalog `{name}` | {size / 1024**2:.0f} MB, {rows:,.0f} rows |" for name, size, rows in catalogs]
+    lines.append(
+        f"| `pg_dump --schema-only --schema=team_template` (once per process and migration set) | "
+        f"{dump_seconds:.2f} s |"
+    )
     lines.append(f"| planning time of a 2-table turn read (median of 50, warm) | {statistics.median(plans):.3f} ms |")
     return lines
+
+
+# --- moving one team --------------------------------------------------------------------------------------------
+
+_SEED_SQL = """
+INSERT INTO pipelines_pipeline (name, graph, edit_revision, is_frozen, created_at, updated_at)
+VALUES ('bench', '{}', 1, false, now(), now());
+INSERT INTO chatbots_chatbot (public_id, name, description, seed_message, participant_allowlist,
+    file_uploads_enabled, is_public, created_at, updated_at, pipeline_id)
+SELECT gen_random_uuid(), 'Bench bot', '', '', '[]', false, false, now(), now(), max(id) FROM pipelines_pipeline;
+INSERT INTO conversations_participant (public_id, platform, identifier, name, created_at)
+SELECT gen_random_uuid(), 'web', 'p' || g, '', now() FROM generate_series(1, 100) g;
+INSERT INTO conversations_chatsession (external_id, platform, status, state, created_at, last_activity_at,
+    chatbot_id, participant_id)
+SELECT gen_random_uuid(), 'web', 'active', '{}', now(), now(), (SELECT max(id) FROM chatbots_chatbot), p.id
+FROM conversations_participant p;
+INSERT INTO conversations_chatmessage (role, content, metadata, attachments, turn_status, hidden, created_at,
+    session_id)
+SELECT CASE WHEN g % 2 = 0 THEN 'user' ELSE 'assistant' END,
+       'Message ' || g || ': ' || repeat('lorem ipsum dolor sit amet ', 8), '{}', '[]', 'done', false, now(), s.id
+FROM conversations_chatsession s, generate_series(1, 100) g;
+"""
+
+
+def bench_move(tmp: Path) -> list[str]:
+    """export_team -> erase_team -> import_team of one team holding 10,000 messages."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from tenants.models import Team
+
+    slug = f"move-{int(time.time())}"
+    create_teams(1, slug)
+    team = Team.objects.get(slug=f"{slug}-0")
+    connection.set_schema(team.schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute(_SEED_SQL)
+        cursor.execute("SELECT count(*) FROM conversations_chatmessage")
+        messages = cursor.fetchone()[0]
+    connection.set_schema_to_public()
+    archive = tmp / "team.tar"
+    quiet = open(os.devnull, "w")  # noqa: SIM115
+    start = time.perf_counter()
+    call_command("export_team", slug=team.slug, out=str(archive), stdout=quiet)
+    exported = time.perf_counter() - start
+    start = time.perf_counter()
+    call_command("erase_team", slug=team.slug, yes=True, stdout=quiet)
+    erased = time.perf_counter() - start
+    start = time.perf_counter()
+    call_command("import_team", str(archive), stdout=quiet)
+    imported = time.perf_counter() - start
+    team = Team.objects.get(slug=team.slug)
+    connection.set_schema(team.schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM conversations_chatmessage")
+        restored = cursor.fetchone()[0]
+    connection.set_schema_to_public()
+    return [
+        "",
+        f"Moving one team with {messages:,} messages (100 sessions) among the existing teams:",
+        "",
+        "| step | time | size |",
+        "|---|---:|---:|",
+        f"| `export_team` (pg_dump of the schema + public rows + files) | {exported:.2f} s | "
+        f"{archive.stat().st_size / 1e6:.2f} MB archive |",
+        f"| `erase_team` (drop, rows, files, Redis, proving scan) | {erased:.2f} s | |",
+        f"| `import_team` (restore into the same database) | {imported:.2f} s | {restored:,} messages back |",
+    ]
 
 
 # --- request resolution ---------------------------------------------------------------------------------------
@@ -308,11 +387,12 @@ def main() -> None:
     parser.add_argument("--db", default="bench_tenancy")
     parser.add_argument("--marks", default="0,100,1000", help="existing-team counts to time creation at")
     parser.add_argument("--rss-marks", default="1,100,1000", help="distinct teams served, backend memory")
-    parser.add_argument("--recycle", type=int, default=500, help="DB_RECYCLE_AFTER_SCHEMAS for the memory bench")
+    parser.add_argument("--rss-unrecycled-max", type=int, default=None, help="stop the no-recycling run here")
+    parser.add_argument("--recycle", type=int, default=50, help="DB_RECYCLE_AFTER_SCHEMAS for the memory bench")
     parser.add_argument("--parallel", type=int, default=2, help="migrate_teams processes for the pending case")
     parser.add_argument("--reuse", action="store_true", help="use the existing database (and keep it)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--skip", default="", help="sections to skip: create,deploy,footprint,memory,http")
+    parser.add_argument("--skip", default="", help="sections to skip: create,deploy,footprint,memory,move,http")
     args = parser.parse_args()
     setup_env(args.db)
     skip = set(filter(None, args.skip.split(",")))
@@ -338,22 +418,32 @@ def main() -> None:
 
         if "create" not in skip:
             rows = []
-            for mark in sorted({int(m) for m in args.marks.split(",")}):
+            marks = sorted({int(m) for m in args.marks.split(",")})
+            if args.reuse:  # at the database's own count, then at any larger mark
+                marks = [team_count()] + [m for m in marks if m > team_count()]
+            for mark in marks:
                 have = team_count()
-                if mark < have and args.reuse:
-                    continue
                 if mark > have:
                     fill(mark - have + _fillers(), echo=lambda _: None)
+                from django.conf import settings
+
+                from tenants import provisioning
+
+                settings.TEAM_SPARE_SCHEMAS = 0
                 clone = create_teams(5, f"c{mark}x{int(time.time())}")
-                rows.append((team_count() - 5, ms(clone)))
+                settings.TEAM_SPARE_SCHEMAS = 5
+                provisioning.spares_refill(count=5)  # what the refill task does between signups
+                spare = create_teams(5, f"s{mark}x{int(time.time())}")
+                settings.TEAM_SPARE_SCHEMAS = 0
+                rows.append((team_count() - 10, ms(clone), ms(spare)))
             lines += [
                 "",
                 "Team creation through the real path (`team_create` + `team_provision`, clone; 5 each, median / p90):",
                 "",
-                "| existing teams | row + domain + schema |",
-                "|---:|---:|",
+                "| existing teams | clone at provisioning | spare schema renamed (ADR 0153) |",
+                "|---:|---:|---:|",
             ]
-            lines += [f"| {n:,} | {c} |" for n, c in rows]
+            lines += [f"| {n:,} | {c} | {sp} |" for n, c, sp in rows]
 
         if "deploy" not in skip:
             lines += bench_deploy(args.parallel)
@@ -363,7 +453,14 @@ def main() -> None:
             sample = Team.objects.teams().order_by("-pk").values_list("schema_name", flat=True).first()
             lines += bench_footprint(sample or "team_template")
         if "memory" not in skip:
-            lines += bench_backend_memory([int(m) for m in args.rss_marks.split(",")], args.recycle)
+            lines += bench_backend_memory(
+                [int(m) for m in args.rss_marks.split(",")], args.recycle, args.rss_unrecycled_max
+            )
+        if "move" not in skip:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="bench-move-") as tmp:
+                lines += bench_move(Path(tmp))
         if "http" not in skip:
             overhead = bench_request_overhead()
             plain = overhead["plain Django (no tenant middleware)"]

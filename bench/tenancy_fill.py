@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--teams", type=int, default=10000)
     parser.add_argument("--create", action="store_true", help="drop and create the database first")
+    parser.add_argument("--prefix", default="fill", help="slug prefix (two fillers with different prefixes can run)")
     args = parser.parse_args()
     setup_env(args.db)
     if args.create:
@@ -79,7 +80,7 @@ def main() -> None:
     from tenants.services.teams import public_tenant_ensure
 
     public_tenant_ensure()
-    seconds = fill(args.teams, echo=lambda line: print(line, flush=True))
+    seconds = fill(args.teams, prefix=args.prefix, echo=lambda line: print(line, flush=True))
     print(f"filled {args.teams} teams in {seconds:.0f} s")
 
 

@@ -14,8 +14,9 @@ database), CPU ms per turn of web / worker / postgres / redis (utime + stime fro
 the fake LLM, a process of its own, are not counted) and database queries per turn (a separate in-process pass
 with ``CaptureQueriesContext`` after 3 warm-up turns; statements in var/bench-turns-queries-*.txt).
 
-Throwaway databases ``bench_turns`` and ``bench_minimal`` are created and dropped, Redis dbs 12 and 15 flushed;
-process logs go to var/bench-turns-*.log. About 2.5 minutes with the defaults. Usage:
+Throwaway databases ``bench_turns`` and ``bench_minimal`` (or ``BENCH_TURNS_DB`` / ``BENCH_MINIMAL_DB``) are created
+and dropped, Redis dbs 12 and 15 flushed; process logs go to var/bench-turns-*.log. About 2.5 minutes with the
+defaults. Usage:
 
     .venv/bin/python bench/turns.py [--concurrency 1,10] [--duration 20] [--warmup 20] [--turns-per-session 10]
                                     [--worker-concurrency 2] [--write] [--keep]
@@ -51,17 +52,26 @@ from bench.pgsettings import describe as describe_pg  # noqa: E402
 
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_SERVER", "redis://127.0.0.1:6379")
+# Database names: set them apart when two checkouts run the bench at once on one server.
+PRODUCT_DB = os.environ.get("BENCH_TURNS_DB", "bench_turns")
+MINIMAL_DB = os.environ.get("BENCH_MINIMAL_DB", "bench_minimal")
 COMMON = {"PYTHONUNBUFFERED": "1", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
 PRODUCT_ENV = {
     **COMMON,
     "DJANGO_SETTINGS_MODULE": "config.settings.local",
-    "DATABASE_URL": f"{SERVER}/bench_turns",
+    "DATABASE_URL": f"{SERVER}/{PRODUCT_DB}",
+    "RATE_LIMITS_ENABLED": "false",  # one address opens every session: the public link's visitor limits would refuse
     "REDIS_URL": f"{REDIS}/12",
     "CACHE_KEY_PREFIX": "benchturns",
     "LOCAL_LLM": "0",
     "LOCAL_LLM_MODEL": "fake-model",
 }
-MINIMAL_ENV = {**COMMON, "DJANGO_SETTINGS_MODULE": "bench.minimal.settings", "MINIMAL_REDIS": f"{REDIS}/15"}
+MINIMAL_ENV = {
+    **COMMON,
+    "DJANGO_SETTINGS_MODULE": "bench.minimal.settings",
+    "MINIMAL_REDIS": f"{REDIS}/15",
+    "MINIMAL_DB": MINIMAL_DB,
+}
 # As infra/dev/Procfile (one web process on a 2-core box that runs everything); without the control socket,
 # whose default path another gunicorn (e2e tests) may hold.
 GUNICORN = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "--workers", "1", "--threads", "32"]
@@ -119,9 +129,10 @@ class Stack:
         if result.returncode:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
 
-    def start(self, name: str, *args: str) -> int:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> int:
         log = (ROOT / "var" / f"bench-turns-{name}.log").open("wb")
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        env = {**self.env, **(env or {})}
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         self.procs[name] = proc
         return proc.pid
 
@@ -327,7 +338,7 @@ def server_sql(table: str, user_messages: str, db: str) -> Callable[[float, floa
 
 
 def bench_product(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]]:
-    db, port, llm_port = "bench_turns", free_port(), free_port()
+    db, port, llm_port = PRODUCT_DB, free_port(), free_port()
     reset(db, PRODUCT_ENV["REDIS_URL"], create=True)
     stack = Stack({**PRODUCT_ENV, "SITE_PORT": str(port), "LOCAL_LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1"})
     try:
@@ -341,10 +352,17 @@ def bench_product(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]
         if not ready:
             raise RuntimeError("setup_demo's chatbot is no longer public and published: make it so here")
         web = stack.start("web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
-        worker = stack.start(
-            "worker", *CELERY, "config", *CELERY_ARGS, "-Q", "chat,pipelines,maintenance",
-            "--concurrency", str(args.worker_concurrency),
-        )  # fmt: skip
+        if args.chat_pool == "gevent":  # as infra/dev/Procfile: turns on the gevent chat worker (ADR 0090)
+            worker = stack.start(
+                "worker", *CELERY, "config", *CELERY_ARGS, "-n", "chat@%h", "-Q", "chat", "-P", "gevent",
+                "--concurrency", "1000",
+            )  # fmt: skip
+            stack.start("worker-other", *CELERY, "config", *CELERY_ARGS, "-Q", "pipelines,maintenance", "-c", "1")
+        else:
+            worker = stack.start(
+                "worker", *CELERY, "config", *CELERY_ARGS, "-Q", "chat,pipelines,maintenance",
+                "--concurrency", str(args.worker_concurrency),
+            )  # fmt: skip
         host = f"demo.localhost:{port}"
         stack.wait_http(f"http://127.0.0.1:{port}/healthz", host)
         table = f'"{schema}".conversations_chatmessage'
@@ -366,7 +384,7 @@ def bench_product(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]
 
 
 def bench_minimal(args: argparse.Namespace) -> tuple[list[Level], dict[str, int]]:
-    db, port = "bench_minimal", free_port()  # bench/minimal/settings.py's default database
+    db, port = MINIMAL_DB, free_port()  # bench/minimal/settings.py reads MINIMAL_DB
     reset(db, MINIMAL_ENV["MINIMAL_REDIS"], create=True)
     stack = Stack(MINIMAL_ENV)
     try:
@@ -527,6 +545,12 @@ def revision() -> str:
     return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if dirty else "")
 
 
+def chat_worker(args: argparse.Namespace) -> str:
+    if args.chat_pool == "gevent":
+        return "Celery gevent pool (concurrency 1000, database pool 10)"
+    return f"Celery prefork concurrency {args.worker_concurrency}"
+
+
 def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal: tuple[list[Level], dict]) -> str:
     model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     machine = f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} CPUs"
@@ -535,12 +559,13 @@ def report(args: argparse.Namespace, product: tuple[list[Level], dict], minimal:
         "",
         f"{describe_pg(SERVER + '/postgres')}.",
         "",
-        f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, Celery "
-        f"prefork concurrency {args.worker_concurrency}; PostgreSQL 15, Redis and the load generator on the same "
-        f"machine; fake LLM (echo) in its own process. {args.duration:.0f} s per level after {args.warmup} warm-up "
-        f"turns. Product: public link as the page does it (the send waits for the reply; a pending bubble, if any, "
-        f"long-polls), a new session (page + greeting turn) every "
-        f"{args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled every 2 ms). Latencies in "
+        f"Commit {revision()}, Python {platform.python_version()}; gunicorn gthread 1 worker × 32 threads, product "
+        f"chat worker {chat_worker(args)}, minimal: Celery prefork concurrency {args.worker_concurrency}; "
+        f"PostgreSQL 15, Redis and the load generator on the same machine; fake LLM (echo) in its own process. "
+        f"{args.duration:.0f} s per level after {args.warmup} warm-up turns. Product: public link as the page "
+        "does it (the send waits for the reply; a pending bubble, if any, long-polls), a new session (page + "
+        f"greeting turn) every {args.turns_per_session} turns; minimal: bench/minimal (JSON send, reply polled "
+        "every 2 ms). Latencies in "
         "ms; CPU = utime + stime from /proc (load generator and fake LLM not counted); queries counted in-process.",
         "",
         "| stack | turns/s | client p50 / p95 | server p50 / p95 | CPU ms/turn (web / worker / postgres / redis) "
@@ -593,6 +618,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="warm-up turns per level")
     parser.add_argument("--turns-per-session", type=int, default=10, help="product: new session every N turns")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork processes")
+    parser.add_argument(
+        "--chat-pool", choices=["gevent", "prefork"], default="gevent", help="product chat worker (Procfile: gevent)"
+    )
     parser.add_argument("--write", action="store_true", help="replace the section in bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--count", choices=["product", "minimal"], help=argparse.SUPPRESS)  # internal

@@ -29,6 +29,7 @@ import contextlib
 import os
 import platform
 import re
+import shlex
 import statistics
 import sys
 import threading
@@ -48,7 +49,6 @@ from bench.turns import (  # noqa: E402
     GUNICORN,
     PENDING,
     REDIS,
-    SEND_URL,
     SERVER,
     TICK_MS,
     Stack,
@@ -71,8 +71,10 @@ ENV = {
     "LOCAL_LLM_MODEL": "fake-model",
     "CHAT_TEAM_CONCURRENCY": "5000",  # one team here: fair share is not what this measures
     "DB_CONN_HEALTH_CHECKS": "false",
+    "RATE_LIMITS_ENABLED": "false",  # every visitor here comes from one address; abuse limits are not measured
 }
 COMPONENTS = ("web", "chat", "postgres", "redis")
+SEND = re.compile(r'hx-post="(/c/[^"]+/s/[^"]+/send/)[^"]*"')  # the send URL without its query (no ?wait)
 PG_BACKEND = re.compile(r"^postgres: (?:\S+: )?\S+ (\S+) ")
 
 
@@ -129,6 +131,20 @@ def snapshot(roots: dict[str, int]) -> dict[str, float]:
     out["redis"] = sum(row[2] for row in table.values() if row[1] == "redis-server") * TICK_MS
     cpu = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     out["machine"] = (sum(cpu) - cpu[3] - cpu[4]) * TICK_MS
+    return out
+
+
+def sched(roots: dict[str, int]) -> dict[str, tuple[float, float]]:
+    """Per process tree: (seconds on a CPU, seconds runnable but waiting for one) so far, from /proc/*/schedstat.
+    The second says how much the machine's other work (other engineers' test runs) held a process back."""
+    table, out = proc_table(), {}
+    for name, root in roots.items():
+        on = wait = 0
+        for pid in tree(table, root):
+            with contextlib.suppress(OSError, ValueError):
+                fields = Path(f"/proc/{pid}/schedstat").read_text().split()
+                on, wait = on + int(fields[0]), wait + int(fields[1])
+        out[name] = (on / 1e9, wait / 1e9)
     return out
 
 
@@ -223,12 +239,14 @@ class Level:
     model_total: float
     wall: float = 0.0
     errors: int = 0
+    failed: dict[str, int] = field(default_factory=dict)  # why: exception name, "not ok", "no token"
     ttft: list[float] = field(default_factory=list)
     total: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
     connections: int = 0
     busy_connections: int = 0
     rss: float = 0.0
+    waited: dict[str, float] = field(default_factory=dict)  # share of the level each process spent runnable, waiting
     queue: list[float] = field(default_factory=list)  # server side: message stored -> claimed by the worker
     work: list[float] = field(default_factory=list)  # claimed -> reply stored
 
@@ -252,7 +270,7 @@ class Conversation:
     async def open(self, query: str = "") -> None:
         page = await self.http.get(self.page + query)
         page.raise_for_status()
-        self.send = SEND_URL.search(page.text).group(1).split("?", 1)[0]  # type: ignore[union-attr]
+        self.send = SEND.search(page.text).group(1)  # type: ignore[union-attr]
         self.http.headers.update({"X-CSRFToken": CSRF.search(page.text).group(1), "HX-Request": "true"})  # type: ignore[union-attr]
 
     async def turn(self, listener: Listener, text: str) -> tuple[float, Turn]:
@@ -279,35 +297,52 @@ async def run_level(level: Level, args: argparse.Namespace, stack: dict[str, Any
 
     async def open_one(chat: Conversation) -> None:
         async with semaphore:
-            await chat.open()
-            await chat.turn(listener, "warm up")  # one warm-up turn each
+            try:
+                await chat.open()
+                await chat.turn(listener, "warm up")  # one warm-up turn each
+            except Exception as exc:  # counted; the conversation still runs its turns
+                why = f"warm-up {type(exc).__name__}"
+                level.failed[why] = level.failed.get(why, 0) + 1
 
     await asyncio.gather(*(open_one(chat) for chat in chats))
     roots = stack["roots"]
-    stop_at = time.perf_counter() + args.duration
+    stop_at = time.perf_counter() + args.duration  # turns done by then count; CPU is measured up to then
 
     async def loop(index: int, chat: Conversation) -> None:
         n = 0
+        if not hasattr(chat, "send"):
+            return  # its page never opened (counted above)
         while time.perf_counter() < stop_at:
             try:
                 started, turn = await chat.turn(listener, f"hello {index} {n}")
-            except Exception:  # counted; the run goes on
+            except Exception as exc:  # counted; the run goes on
                 level.errors += 1
+                level.failed[type(exc).__name__] = level.failed.get(type(exc).__name__, 0) + 1
                 continue
             n += 1
-            if not turn.ok or turn.done is None or turn.first_token is None:
+            why = "not ok" if not turn.ok or turn.done is None else "no token" if turn.first_token is None else ""
+            if why:
                 level.errors += 1
+                level.failed[why] = level.failed.get(why, 0) + 1
                 continue
             if turn.done <= stop_at:
                 level.ttft.append(turn.first_token - started - level.model_first)
                 level.total.append(turn.done - started - level.model_total)
 
+    measured: dict[str, Any] = {}
+
+    async def at_the_end() -> None:  # CPU and waits over exactly the measured window
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        measured.update(after=snapshot(roots), sched=sched(roots))
+
     with Sampler(roots) as sampler:
-        before, start, wall_start = snapshot(roots), time.perf_counter(), time.time()
+        before, wall_start, sched_before = snapshot(roots), time.time(), sched(roots)
+        ender = asyncio.create_task(at_the_end())
         await asyncio.gather(*(loop(i, chat) for i, chat in enumerate(chats)))
-        level.wall = min(time.perf_counter(), stop_at) - start
-        after = snapshot(roots)
+        await ender
+        after, sched_after = measured["after"], measured["sched"]
     level.cpu = {name: after[name] - before[name] for name in after}
+    level.waited = {name: (sched_after[name][1] - sched_before[name][1]) / args.duration for name in ("web", "chat")}
     table = f'"{stack["schema"]}".conversations_chatmessage'
     for queued, worked in psql(
         f"SELECT EXTRACT(EPOCH FROM m.turn_started_at - m.created_at), EXTRACT(EPOCH FROM r.created_at - "
@@ -331,7 +366,13 @@ def set_profile(url: str, profile: dict[str, float] | None) -> None:
 async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
     port, llm_port = free_port(), free_port()
     reset(DB, ENV["REDIS_URL"], create=True)
-    stack = Stack({**ENV, "SITE_PORT": str(port), "LOCAL_LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1"})
+    stack = Stack(
+        {
+            **ENV,
+            "SITE_PORT": str(port),
+            "LOCAL_LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1",
+        }
+    )
     levels: list[Level] = []
     try:
         fake = stack.start(
@@ -342,12 +383,21 @@ async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
         ((schema,),) = psql("SELECT schema_name FROM tenants_team WHERE slug = 'demo'", DB)
         ((public_id,),) = psql(f'SELECT public_id FROM "{schema}".chatbots_chatbot WHERE is_public', DB)
         web = stack.start(
-            "web", *GUNICORN, "--worker-connections", "4000", "config.wsgi", "--bind", f"127.0.0.1:{port}"
-        )
-        chat = stack.start(
-            "chat", *CELERY, "config", *CELERY_ARGS, "-n", "chat@%h", "-Q", "chat", "-P", "gevent",
-            "--concurrency", str(args.chat_concurrency),
+            "web", *GUNICORN, "--worker-connections", "4000", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+            env={"DB_POOL_MAX_SIZE": str(args.web_pool)} if args.web_pool else None,
         )  # fmt: skip
+        per_worker = max(1, args.chat_concurrency // args.chat_workers)
+        commands = [
+            [*CELERY, "config", *CELERY_ARGS, "-n", f"chat{n}@%h", "-Q", "chat", "-P", "gevent", "--concurrency",
+             str(per_worker)]
+            for n in range(args.chat_workers)
+        ]  # fmt: skip
+        chat_env = {"DB_POOL_MAX_SIZE": str(args.db_pool)}
+        if args.chat_workers == 1:
+            chat = stack.start("chat", *commands[0], env=chat_env)
+        else:  # one parent, so the workers count as one process tree
+            script = " & ".join(shlex.join(command) for command in commands) + " & wait"
+            chat = stack.start("chat", "bash", "-c", script, env=chat_env)
         stack.start("worker", *CELERY, "config", *CELERY_ARGS, "-Q", "pipelines,maintenance", "--concurrency", "1")
         host = f"demo.localhost:{port}"
         stack.wait_http(f"http://127.0.0.1:{port}/healthz", host)
@@ -379,7 +429,11 @@ async def bench(args: argparse.Namespace) -> tuple[list[Level], float]:
             level = Level(
                 conversations, 0.0 if zero else args.first_token, 0.0 if zero else args.first_token + args.seconds
             )
-            await run_level(level, args, context)
+            try:
+                await run_level(level, args, context)
+            except Exception as exc:  # the levels measured so far are still reported
+                print(f"level {spec} failed: {exc!r}", flush=True)
+                break
             levels.append(level)
             print(summary(level, zero), flush=True)
         listen_task.cancel()
@@ -401,9 +455,11 @@ def pct(values: list[float], percent: int) -> float:
 def summary(level: Level, zero: bool) -> str:
     return (
         f"{'zero-latency' if zero else 'realistic'} @{level.conversations}: {level.turns / level.wall:.1f} turns/s, "
-        f"ttft+ p50 {pct(level.ttft, 50):.0f} ms, full+ p50 {pct(level.total, 50):.0f} ms, errors {level.errors}; "
+        f"ttft+ p50 {pct(level.ttft, 50):.0f} ms, full+ p50 {pct(level.total, 50):.0f} ms, errors {level.errors} "
+        f"{level.failed or ''}; "
         f"server: queue p50 {pct(level.queue, 50):.0f} / p95 {pct(level.queue, 95):.0f} ms, claimed->stored p50 "
-        f"{pct(level.work, 50):.0f} ms"
+        f"{pct(level.work, 50):.0f} ms; run-queue wait: chat worker {level.waited.get('chat', 0):.0%}, web "
+        f"{level.waited.get('web', 0):.0%}"
     )
 
 
@@ -413,34 +469,42 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
     fsync = psql("SHOW fsync")[0][0]
     sync = psql("SHOW synchronous_commit")[0][0]
     load = os.getloadavg()[0]
+    web_db = f"a pool of {args.web_pool} connections" if args.web_pool else "a persistent connection per thread"
     lines = [
-        f"## Streaming turns — {date.today()} — {machine}",
+        f"## Streaming turns ({args.label}) — {date.today()} — {machine}",
         "",
         f"Commit {revision()}, Python {platform.python_version()}; PostgreSQL (fsync {fsync}, synchronous_commit "
         f"{sync}), Redis, the fake LLM and the load generator on the same machine (load average {load:.1f} at the "
-        f"end). Web: gunicorn gthread 1 × 32 threads (the send answers at once). Chat worker: Celery gevent pool, "
-        f"concurrency {args.chat_concurrency}, database pool `DB_POOL_MAX_SIZE` 10. Model profile: first token after "
-        f"{args.first_token} s, {args.tokens} tokens over {args.seconds} s, streamed (zero-latency rows: the echo "
-        f"at once). Clients read the turn's Redis channel (the ASGI stream server was not merged yet); "
+        f"end). Web: gunicorn gthread 1 × 32 threads (the send answers at once), "
+        f"{web_db}. Chat worker: Celery gevent pool, "
+        f"{args.chat_workers} process(es), concurrency {args.chat_concurrency} in all, database pool "
+        f"`DB_POOL_MAX_SIZE` {args.db_pool} each. Model profile: first "
+        f"token after {args.first_token} s, {args.tokens} tokens over {args.seconds} s, streamed (zero-latency rows: "
+        f"the echo at once). Clients read the turn's Redis channel (the ASGI stream server was not merged yet); "
         f"{args.duration:.0f} s per level after one warm-up turn per conversation; a new session every "
         f"{args.turns_per_session} turns. Overheads = client time - the model's own time (first token / whole "
         "answer). CPU = utime + stime from /proc per turn.",
         "",
         "| model | conversations | turns/s | first-token overhead p50 / p95 ms | full-turn overhead p50 / p95 ms "
         "| CPU ms/turn: total (web / chat worker / postgres / redis) | PG connections peak (busy) | RSS web+worker MB "
-        "| errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| chat worker waiting for a CPU | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for spec, level in zip(args.levels, levels, strict=True):
+    for spec, level in zip(args.levels, levels, strict=False):
         parts = " / ".join(f"{level.per_turn(c):.1f}" for c in COMPONENTS)
         total = sum(level.per_turn(c) for c in COMPONENTS)
         lines.append(
             f"| {'zero' if spec.startswith('0:') else 'realistic'} | {level.conversations} | "
             f"{level.turns / level.wall:.1f} | {pct(level.ttft, 50):.0f} / {pct(level.ttft, 95):.0f} | "
             f"{pct(level.total, 50):.0f} / {pct(level.total, 95):.0f} | **{total:.1f}** ({parts}) | "
-            f"{level.connections} ({level.busy_connections}) | {level.rss:.0f} | {level.errors} |"
+            f"{level.connections} ({level.busy_connections}) | {level.rss:.0f} | {level.waited.get('chat', 0):.0%} | "
+            f"{level.errors}{' ' + str(level.failed) if level.failed else ''} |"
         )
     lines.append("")
+    lines.append(
+        '- "Waiting for a CPU": the share of the level\'s wall time the chat worker was runnable but not running '
+        "(/proc/<pid>/schedstat); it shows how much the rest of the machine held it back."
+    )
     lines.append(f"- Idle RSS web + chat worker: {idle_rss:.0f} MB.")
     lines.append(
         "- Outside the turn's CPU (ms per turn, same machine): fake LLM "
@@ -449,8 +513,8 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
         + ", ".join(f"@{lv.conversations} {lv.per_turn('loadgen'):.1f}" for lv in levels)
         + "."
     )
-    zero10 = next((lv for s, lv in zip(args.levels, levels, strict=True) if s == "0:10"), None)
-    for spec, level in zip(args.levels, levels, strict=True):
+    zero10 = next((lv for s, lv in zip(args.levels, levels, strict=False) if s == "0:10"), None)
+    for spec, level in zip(args.levels, levels, strict=False):
         if zero10 is not None and not spec.startswith("0:"):
             lines.append(
                 f"- @{level.conversations}: {level.turns / level.wall / (zero10.turns / zero10.wall):.2f}× the "
@@ -460,9 +524,10 @@ def report(args: argparse.Namespace, levels: list[Level], idle_rss: float) -> st
     return "\n".join(lines)
 
 
-def write_results(section: str) -> None:
+def write_results(section: str, label: str) -> None:
     path = ROOT / "bench" / "RESULTS.md"
-    text, pattern = path.read_text(), re.compile(r"^## Streaming turns\b.*?(?=^## |\Z)", re.S | re.M)
+    heading = re.escape(f"## Streaming turns ({label})")
+    text, pattern = path.read_text(), re.compile(rf"^{heading}.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n\n", text, count=1).rstrip("\n") + "\n"
     else:
@@ -476,11 +541,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--turns-per-session", type=int, default=10)
     parser.add_argument("--chat-concurrency", type=int, default=1000)
+    parser.add_argument("--db-pool", type=int, default=10, help="each chat worker's DB_POOL_MAX_SIZE")
+    parser.add_argument("--web-pool", type=int, default=0, help="web's DB_POOL_MAX_SIZE (0: persistent connections)")
+    parser.add_argument("--chat-workers", type=int, default=1, help="gevent chat worker processes (concurrency split)")
     parser.add_argument("--first-token", type=float, default=0.5)
     parser.add_argument("--tokens", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--tick", type=float, default=0.0, help="fake LLM: group tokens due within this (seconds)")
-    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--write", action="store_true", help="replace this label's section in bench/RESULTS.md")
+    parser.add_argument("--label", default="1 chat worker", help="names the section in bench/RESULTS.md")
     args = parser.parse_args()
     args.levels = args.levels.split(",")
     (ROOT / "var").mkdir(exist_ok=True)
@@ -488,7 +557,7 @@ def main() -> None:
     section = report(args, levels, idle_rss)
     print(section)
     if args.write:
-        write_results(section)
+        write_results(section, args.label)
 
 
 if __name__ == "__main__":

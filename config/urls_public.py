@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from shared_apps.accounts import views as account_views
+from shared_apps.console import views as console_views
 from shared_apps.core import views as core_views
 from tenants import views as tenant_views
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("billing/", include("shared_apps.billing.urls_public")),
     path("console/", include("shared_apps.console.urls")),
+    path("status/", console_views.status_view, name="status"),
     path("healthz", tenant_views.health_view, name="health"),
     path("readyz", tenant_views.readiness_view, name="ready"),
 ]

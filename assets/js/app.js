@@ -49,9 +49,10 @@ document.addEventListener("htmx:responseError", (event) => {
   setTimeout(() => div.remove(), 8000);
 });
 
-// The chat composer (data-chat-composer): its send waits for the bot's answer, so the participant's message moves
-// from the box into a bubble at once, with a typing indicator, and both are replaced by what the server sends back.
-// If the send fails they are removed and the text goes back into the box.
+// The chat composer (data-chat-composer): the participant's message moves from the box into a bubble at once, with
+// a typing indicator, and both are replaced by what the server sends back. Text typed while a send is in flight stays
+// in the box (Enter queues it: htmx sends it when the current request ends). If the send fails, its text goes back
+// into the box, before anything typed since.
 document.addEventListener("htmx:beforeRequest", (event) => {
   const form = event.detail.elt;
   if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-chat-composer")) return;
@@ -84,8 +85,112 @@ document.addEventListener("htmx:afterRequest", (event) => {
   document.querySelectorAll("#messages [data-optimistic]").forEach((element) => element.remove());
   const failed = !event.detail.successful || event.detail.xhr.getResponseHeader("HX-Retarget");
   const box = form.elements.message;
-  if (failed && box && !box.value) box.value = form.dataset.sending ?? "";
+  const sent = form.dataset.sending ?? "";
+  if (failed && box && sent) box.value = box.value ? `${sent}\n${box.value}` : sent;
+  else if (!failed && form.elements.files) form.elements.files.value = "";
   delete form.dataset.sending;
+});
+
+// A public link's first message starts its session: later sends go to the session's own address.
+document.addEventListener("chat-session", (event) => {
+  const form = document.querySelector("form[data-chat-composer]");
+  if (!form || !event.detail?.base) return;
+  const query = (form.getAttribute("hx-post") || "").split("?")[1] || "";
+  const params = new URLSearchParams(query);
+  params.delete("new");
+  form.setAttribute("hx-post", `${event.detail.base}send/?${params}`);
+  htmx.process(form);
+});
+
+// Streaming replies (data-stream, ADR 0095): tokens from the stream server as they come, then the stored reply,
+// sanitised, when it is done. A dropped connection reconnects and resumes (EventSource sends Last-Event-ID); if it
+// cannot, or the stream ends without the reply, the bubble falls back to the long poll of the whole reply. Stop and
+// leaving the page stop the generation.
+const liveStreams = new Set();
+window.addEventListener("pagehide", () => {
+  liveStreams.forEach((url) => navigator.sendBeacon(`${url}cancel/`));
+});
+
+function scrollToEnd() {
+  const box = document.getElementById("messages");
+  if (box && box.scrollHeight - box.scrollTop - box.clientHeight < 120) box.scrollTop = box.scrollHeight;
+}
+
+function streamReply(element) {
+  if (element.dataset.streaming || typeof EventSource === "undefined") {
+    if (!element.dataset.streaming) pollReply(element);
+    return;
+  }
+  element.dataset.streaming = "1";
+  const url = element.dataset.stream;
+  const text = element.querySelector("[data-stream-text]");
+  const status = element.querySelector("[data-stream-status]");
+  const bubble = element.querySelector(".chat-bubble");
+  let finished = false;
+  let failures = 0;
+  const source = new EventSource(url);
+  liveStreams.add(url);
+  const end = () => {
+    finished = true;
+    source.close();
+    liveStreams.delete(url);
+  };
+  const fallback = () => {
+    if (finished) return;
+    end();
+    pollReply(element);
+  };
+  source.addEventListener("token", (event) => {
+    failures = 0;
+    element.querySelector("[data-stream-typing]")?.remove();
+    if (status) status.textContent = "";
+    text.textContent += JSON.parse(event.data).d;
+    scrollToEnd();
+  });
+  source.addEventListener("status", (event) => {
+    const data = JSON.parse(event.data);
+    if (status) status.textContent = data.s === "running" ? "" : data.detail || "Waiting…";
+  });
+  source.addEventListener("reset", () => {
+    text.textContent = "";
+  });
+  source.addEventListener("timeout", fallback);
+  source.addEventListener("done", (event) => {
+    const data = JSON.parse(event.data);
+    end();
+    if (element.hasAttribute("data-debug") || typeof data.html !== "string") {
+      pollReply(element); // the app's reply also carries the turn's trace
+      return;
+    }
+    bubble.innerHTML = data.html; // rendered by the server's markdown sanitiser
+    bubble.removeAttribute("aria-busy");
+    if (data.ok === false) bubble.classList.add("chat-bubble-error");
+    bubble.dataset.testid = "bubble-assistant";
+    element.id = `message-${data.id}`;
+    element.dataset.role = "assistant";
+    element.removeAttribute("data-stream");
+    element.removeAttribute("data-testid");
+    element.querySelector(".chat-footer")?.remove();
+    scrollToEnd();
+  });
+  source.onerror = () => {
+    if (finished) return;
+    failures += 1;
+    if (source.readyState === EventSource.CLOSED || failures > 3) fallback();
+  };
+  element.querySelector("[data-stream-stop]")?.addEventListener("click", (event) => {
+    event.currentTarget.disabled = true;
+    fetch(`${url}cancel/`, { method: "POST", mode: "cors" }).catch(() => {});
+  });
+}
+
+function pollReply(element) {
+  htmx.ajax("GET", `${element.dataset.replyUrl}?wait=20`, { target: element, swap: "outerHTML" });
+}
+
+htmx.onLoad((root) => {
+  const found = root.matches?.("[data-stream]") ? [root] : [...(root.querySelectorAll?.("[data-stream]") ?? [])];
+  found.forEach(streamReply);
 });
 
 Alpine.start();

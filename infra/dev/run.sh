@@ -5,6 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 export PORT="${PORT:-8000}" SITE_PORT="${PORT:-8000}"
+export CHAT_STREAM_PORT="${CHAT_STREAM_PORT:-$((PORT + 1))}"  # the stream server (ADR 0095)
 export LOCAL_LLM_PORT="${LOCAL_LLM_PORT:-8011}"
 export LOCAL_LLM_BASE_URL="${LOCAL_LLM_BASE_URL:-http://127.0.0.1:$LOCAL_LLM_PORT/v1}"
 mkdir -p "$VAR/log"
@@ -29,9 +30,9 @@ trap cleanup EXIT
 
 APEX="http://localhost:$PORT"
 DEMO="http://demo.localhost:$PORT"
-say "Starting web, worker, beat and the local model; the addresses are printed when they answer."
+say "Starting web, the stream server, worker, beat and the local model; the addresses are printed when they answer."
 "$PY" infra/dev/supervise.py "$ROOT/infra/dev/Procfile" --optional llm \
-  --ready "$APEX/healthz" --ready "$DEMO/healthz" \
+  --ready "$APEX/healthz" --ready "$DEMO/healthz" --ready "http://127.0.0.1:$CHAT_STREAM_PORT/healthz" \
   --ready-message "$(printf '%s\n' \
     "Apex:      $APEX" \
     "Demo team: $DEMO   (log in as demo@example.com / demo-password-123)" \

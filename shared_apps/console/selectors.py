@@ -87,6 +87,74 @@ def team_list(*, search: str = "", sort: str = "name", status: str = "") -> Quer
     return qs.order_by(order, "pk")
 
 
+# The page's order computed in one statement: the per-team sums are grouped once and hash-joined, instead of a
+# correlated sub-query per team (which cost ~10,000 index scans when ordering 10,000 teams by usage).
+_ORDER_SQL = """
+SELECT t.id FROM tenants_team t
+LEFT JOIN (SELECT team_id, count(*) AS n FROM tenants_membership GROUP BY team_id) m ON m.team_id = t.id
+LEFT JOIN (SELECT team_id, sum(ai_messages) AS n FROM billing_usageday WHERE day >= %(since)s GROUP BY team_id) u
+       ON u.team_id = t.id
+LEFT JOIN console_teamrollup r ON r.team_id = t.id
+WHERE t.schema_name <> 'public' {where}
+ORDER BY {order}, t.id {direction}
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+_ORDER_COLUMNS = {
+    "name": "t.name",
+    "plan": "t.plan_code",
+    "status": "t.status",
+    "members": "COALESCE(m.n, 0)",
+    "chatbots": "COALESCE(r.chatbots, 0)",
+    "messages": "COALESCE(u.n, 0)",
+    "activity": "COALESCE(r.last_activity_at, t.provisioned_at)",
+    "created": "t.created_at",
+}
+
+
+class TeamPages:
+    """What ``Paginator`` pages over for the console's teams list: ``count()`` of the filtered teams, and a slice
+    = the ids of that page in order (one statement), then those teams with their figures (``team_list``)."""
+
+    def __init__(self, *, search: str = "", sort: str = "name", status: str = "") -> None:
+        self.search = search.strip()[:MAX_SEARCH]
+        self.status = status if status in TeamStatus.values else ""
+        self.descending = sort.startswith("-")
+        self.column = sort.lstrip("-") if sort.lstrip("-") in _ORDER_COLUMNS else "name"
+
+    def count(self) -> int:
+        qs = Team.objects.teams()
+        if self.search:
+            qs = qs.filter(Q(name__icontains=self.search) | Q(slug__icontains=self.search))
+        if self.status:
+            qs = qs.filter(status=self.status)
+        return qs.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list[Team]:
+        from shared_apps.core.db import connection
+
+        start = window.start or 0
+        stop = window.stop if window.stop is not None else start + 50
+        params: dict[str, Any] = {"since": month_start(), "limit": max(stop - start, 0), "offset": start}
+        where = ""
+        if self.search:
+            where += " AND (t.name ILIKE %(search)s OR t.slug ILIKE %(search)s)"
+            params["search"] = "%" + self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        if self.status:
+            where += " AND t.status = %(status)s"
+            params["status"] = self.status
+        direction = "DESC" if self.descending else "ASC"
+        order = f"{_ORDER_COLUMNS[self.column]} {direction} NULLS LAST"
+        sql = _ORDER_SQL.format(where=where, order=order, direction=direction)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = [row[0] for row in cursor.fetchall()]
+        rows = {team.pk: team for team in team_list().filter(pk__in=ids)}
+        return [rows[pk] for pk in ids if pk in rows]
+
+
 @dataclass
 class TeamDetail:
     team: Team

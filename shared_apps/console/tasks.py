@@ -42,3 +42,11 @@ def pending_migrations_check_task() -> int:
     report["seconds"] = round(time.monotonic() - started, 2)
     get_redis().set(pending_migrations_key(), json.dumps(report))
     return len(pending)
+
+
+@app.task(name="shared_apps.console.tasks.status_heartbeats_task", queue=Queue.MAINTENANCE)
+def status_heartbeats_task() -> int:
+    """Beat: ping the configured uptime-monitor heartbeat URLs while the platform is operational."""
+    from shared_apps.console.status import heartbeats_ping
+
+    return heartbeats_ping()

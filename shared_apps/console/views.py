@@ -68,8 +68,8 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")[: selectors.MAX_SEARCH]
     sort = request.GET.get("sort", "name")[:20]
     status = request.GET.get("status", "")[:20]
-    teams = selectors.team_list(search=search, sort=sort, status=status)
-    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
+    teams = selectors.TeamPages(search=search, sort=sort, status=status)
+    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type,var-annotated]
     query = urlencode({k: v for k, v in (("q", search), ("sort", sort), ("status", status)) if v})
     columns = [
         ("name", "Team"),
@@ -300,3 +300,23 @@ def visit_end_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     target = f"/console/teams/{visit.team_id}/" if visit is not None else "/console/"
     return HttpResponseRedirect(apex_url(target))
+
+
+# ---------------------------------------------------------------------------------------------- public status
+
+
+@require_GET
+def status_view(request: HttpRequest) -> HttpResponse:
+    """Apex ``/status/``: anyone may read it (``?format=json`` for monitors)."""
+    from django.http import JsonResponse
+
+    from shared_apps.console.status import status_get
+
+    current = status_get()
+    if request.GET.get("format") == "json":
+        body = {
+            "status": current.overall,
+            "components": [{"name": c.name, "status": c.status, "detail": c.detail} for c in current.components],
+        }
+        return JsonResponse(body, status=200)
+    return render(request, "console/status.html", {"status": current})

@@ -14,6 +14,7 @@ from shared_apps.billing.enums import Resource
 from shared_apps.core.db import connection
 from shared_apps.core.fields import Secrets
 from shared_apps.core.http import UnsafeUrlError, validate_public_url
+from shared_apps.core.outcomes import outcome_record
 from tenant_apps.audit.services import audit_record
 from tenant_apps.channels.domains import MAX_DOMAINS, domain_normalise
 from tenant_apps.channels.enums import ChannelKind, DeliveryStatus, WidgetAuthLevel
@@ -215,4 +216,7 @@ def delivery_record(*, delivery: Delivery, status: str, error: str = "") -> Deli
     delivery.attempts += 1
     delivery.error = error[:500]
     delivery.save(update_fields=["status", "attempts", "error", "updated_at"])
+    if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.RETRYING):
+        # Across teams, for the public status page (shared_apps/console/status.py): does delivery work at all?
+        outcome_record(f"delivery:{delivery.channel.kind}", ok=delivery.status == DeliveryStatus.SENT)
     return delivery

@@ -73,6 +73,9 @@ def channel_list_view(request: HttpRequest, chatbot_id: int) -> HttpResponse:
     return render(request, "channels/channel_list.html", context, status=422 if form.errors else 200)
 
 
+channel_list_view.write_role = Role.EDITOR  # type: ignore[attr-defined]  # adding needs an editor
+
+
 def _is_editor(request: HttpRequest) -> bool:
     membership = getattr(request, "membership", None)
     return membership is not None and membership.role_enum.at_least(Role.EDITOR)
@@ -117,6 +120,9 @@ def channel_detail_view(request: HttpRequest, chatbot_id: int, channel_id: int) 
     )
 
 
+channel_detail_view.write_role = Role.EDITOR  # type: ignore[attr-defined]  # saving needs an editor
+
+
 def _detail_context(request: HttpRequest, chatbot: Chatbot, channel: Channel, form: Any) -> dict[str, Any]:
     base = request.build_absolute_uri("/").rstrip("/")
     context: dict[str, Any] = {
@@ -138,6 +144,7 @@ def _detail_context(request: HttpRequest, chatbot: Chatbot, channel: Channel, fo
             "position": "right",
         }
         context["npm_version"] = NPM_WIDGET_VERSION
+        context["static_url"] = settings.STATIC_URL
         context["widget_attrs"] = attrs
         context["preview_attrs_json"] = json.dumps(attrs)
         context["vendor_src"] = f"{settings.STATIC_URL}vendor/open-chat-studio-widget/open-chat-studio-widget.esm.js"

@@ -35,10 +35,9 @@ from tenant_apps.channels import selectors, services, throttle, widget_auth
 from tenant_apps.channels.enums import WidgetAuthLevel
 from tenant_apps.channels.models import Channel, ChannelSession
 from tenant_apps.channels.widget_auth import AccessRefusedError
-from tenant_apps.conversations import delivery, ingress
+from tenant_apps.conversations import delivery, ingress, streams
 from tenant_apps.conversations import selectors as conversation_selectors
 from tenant_apps.conversations.enums import Platform
-from tenant_apps.conversations.streams import StreamGrant, grant_sign
 from tenants.access import channel_access
 
 if TYPE_CHECKING:
@@ -248,8 +247,9 @@ def chat_message_api(request: HttpRequest, session_id: uuid.UUID) -> HttpRespons
         session=session, inbound=ingress.Inbound(text=text, attachment_ids=ids, context=context)
     )
     message = received.message
-    grant = StreamGrant(schema=connection.schema_name, message_id=message.pk, host=request.get_host())
-    stream_url = request.build_absolute_uri(f"/stream/turn/{grant_sign(grant)}/")
+    stream_url = streams.stream_url(
+        scheme=request.scheme or "http", host=request.get_host(), schema=connection.schema_name, message_id=message.pk
+    )
     return JsonResponse({"task_id": str(message.pk), "status": "processing", "stream_url": stream_url}, status=202)
 
 

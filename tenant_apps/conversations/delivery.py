@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import redis
 from django.conf import settings
 
+from shared_apps.core.db import connection_release
 from shared_apps.core.redis import get_redis, key, team_key
 from tenant_apps.conversations import hooks
 from tenant_apps.conversations.models import ChatMessage, ChatSession
@@ -146,6 +147,7 @@ class ReplyWatch:
             return lookup()
         reply = lookup() if look_first else None
         while reply is None and (remaining := self.deadline - time.monotonic()) > 0:
+            connection_release()  # a pooled web process holds no connection while a poll waits (ADR 0090)
             if self._event.wait(timeout=remaining):
                 self._event.clear()
                 reply = lookup()

@@ -58,10 +58,10 @@ class Inbound:
     attachment_ids: Sequence[int] = ()
     external_id: str | None = None
     context: Mapping[str, Any] | None = None
-    history: Sequence[tuple[str, str]] = ()
     # A message the bot is sent on the participant's behalf (an event's "send a message to the bot"): stored
     # hidden, answered by a normal turn, and not itself a "new participant message" event.
     hidden: bool = False
+    history: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from shared_apps.core.exceptions import NotFoundError
 from shared_apps.core.prepared import as_uuid
 from tenant_apps.conversations import turn_sql
-from tenant_apps.conversations.enums import MessageRole, SessionStatus
+from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus
 from tenant_apps.conversations.models import (
     ChatMessage,
     ChatSession,
@@ -194,6 +194,22 @@ def session_latest_open(*, chatbot_id: int, participant_id: int, platform: str) 
     )
 
 
+def public_session_latest(*, chatbot: Any, identifier: str) -> ChatSession | None:
+    """The public-link visitor ``identifier``'s newest open session on ``chatbot`` (None: nothing is created)."""
+    return (
+        ChatSession.objects.filter(
+            chatbot=chatbot,
+            platform=Platform.PUBLIC_LINK,
+            participant__platform=Platform.PUBLIC_LINK,
+            participant__identifier=identifier,
+        )
+        .exclude(status=SessionStatus.ENDED)
+        .select_related("chatbot", "version", "participant")
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def message_by_external_id(*, chatbot_id: int, participant_id: int, external_id: str) -> ChatMessage | None:
     """The participant's message with the platform's id ``external_id`` in any of their sessions on the chatbot:
     how a redelivery is recognised after the session it came in has ended."""
@@ -207,29 +223,6 @@ def message_by_external_id(*, chatbot_id: int, participant_id: int, external_id:
         )
         .first()
     )
-
-
-def participant_list(*, platform: str = "", identifier: str = "") -> QuerySet[Participant]:
-    qs = Participant.objects.all()  # no team filter: the schema is the team
-    if platform:
-        qs = qs.filter(platform=platform)
-    if identifier:
-        qs = qs.filter(identifier__icontains=identifier)
-    return qs.order_by("-created_at", "-id")
-
-
-def participant_get(*, participant_id: int) -> Participant:
-    participant = Participant.objects.filter(pk=participant_id).first()
-    if participant is None:
-        raise NotFoundError(code="participant.not_found", message="No such participant.")
-    return participant
-
-
-def participant_data_list(*, participant: Participant, chatbot_id: int | None = None) -> QuerySet[ParticipantData]:
-    qs = ParticipantData.objects.filter(participant=participant)
-    if chatbot_id is not None:
-        qs = qs.filter(chatbot_id=chatbot_id)
-    return qs.order_by("chatbot_id")
 
 
 def message_for_delivery(*, message_id: int) -> ChatMessage | None:
@@ -257,3 +250,26 @@ def messages_since(
         qs = qs.exclude(reply_to__role=MessageRole.USER, reply_to__hidden=False)
     rows = list(qs.order_by("created_at", "id")[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def participant_list(*, platform: str = "", identifier: str = "") -> QuerySet[Participant]:
+    qs = Participant.objects.all()  # no team filter: the schema is the team
+    if platform:
+        qs = qs.filter(platform=platform)
+    if identifier:
+        qs = qs.filter(identifier__icontains=identifier)
+    return qs.order_by("-created_at", "-id")
+
+
+def participant_get(*, participant_id: int) -> Participant:
+    participant = Participant.objects.filter(pk=participant_id).first()
+    if participant is None:
+        raise NotFoundError(code="participant.not_found", message="No such participant.")
+    return participant
+
+
+def participant_data_list(*, participant: Participant, chatbot_id: int | None = None) -> QuerySet[ParticipantData]:
+    qs = ParticipantData.objects.filter(participant=participant)
+    if chatbot_id is not None:
+        qs = qs.filter(chatbot_id=chatbot_id)
+    return qs.order_by("chatbot_id")

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core import signing
 
 from shared_apps.core.redis import key
@@ -99,8 +100,28 @@ class StreamGrant:
     host: str
 
 
+def hostname(host: str) -> str:
+    """``host`` without its port (``demo.localhost:8000`` → ``demo.localhost``): the stream server runs on another
+    port in development, so grants name the host only."""
+    if host.startswith("["):  # [::1]:8000
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0].lower()
+
+
 def grant_sign(grant: StreamGrant) -> str:
-    return signing.dumps({"s": grant.schema, "m": grant.message_id, "h": grant.host}, salt=_SALT, compress=False)
+    data = {"s": grant.schema, "m": grant.message_id, "h": hostname(grant.host)}
+    return signing.dumps(data, salt=_SALT, compress=False)
+
+
+def stream_url(*, scheme: str, host: str, schema: str, message_id: int) -> str:
+    """Where a client streams the turn of ``message_id`` (ADR 0095): a signed token for the team host ``host`` (as
+    the request named it), on the stream server: ``host`` at ``CHAT_STREAM_PORT`` when set (development), else the
+    same origin (production routes ``/stream/`` to it). Absolute, so a widget on another site can use it."""
+    token = grant_sign(StreamGrant(schema=schema, message_id=message_id, host=host))
+    path = f"/stream/turn/{token}/"
+    if settings.CHAT_STREAM_PORT:
+        return f"{scheme}://{hostname(host)}:{settings.CHAT_STREAM_PORT}{path}"
+    return f"{scheme}://{host}{path}"
 
 
 def grant_read(token: str, *, host: str, max_age: int = TOKEN_MAX_AGE_SECONDS) -> StreamGrant | None:
@@ -109,9 +130,9 @@ def grant_read(token: str, *, host: str, max_age: int = TOKEN_MAX_AGE_SECONDS) -
         data = signing.loads(token, salt=_SALT, max_age=max_age)
     except signing.BadSignature:  # includes SignatureExpired
         return None
-    if not isinstance(data, dict) or data.get("h", "").lower() != host.lower():
+    if not isinstance(data, dict) or data.get("h", "") != hostname(host):
         return None
     schema, message_id = data.get("s"), data.get("m")
     if not isinstance(schema, str) or not isinstance(message_id, int):
         return None
-    return StreamGrant(schema=schema, message_id=message_id, host=host)
+    return StreamGrant(schema=schema, message_id=message_id, host=hostname(host))

@@ -16,6 +16,8 @@ import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -56,11 +58,16 @@ def team_cap() -> int:
     return plan_cap if plan_cap is not None else settings.CHAT_TEAM_CONCURRENCY
 
 
+@cache
+def _take_script() -> Any:
+    return get_redis().register_script(_TAKE)  # EVALSHA: the script's text is sent once per connection at most
+
+
 def slot_take(message_id: int, *, cap: int | None = None) -> bool:
-    client = get_redis()
     try:
-        taken = client.eval(
-            _TAKE, 1, inflight_key(), str(message_id), settings.CHAT_TEAM_SLOT_LEASE_SECONDS, cap or team_cap()
+        taken = _take_script()(
+            keys=[inflight_key()],
+            args=[str(message_id), settings.CHAT_TEAM_SLOT_LEASE_SECONDS, cap or team_cap()],
         )
     except redis.RedisError:
         logger.warning("turn.slot_unavailable", extra={"message_id": message_id})

@@ -26,7 +26,7 @@ from tenant_apps.pipelines.engine.context import ReplyCancelled
 
 logger = logging.getLogger(__name__)
 
-COALESCE_SECONDS = 0.06  # tokens that arrive within this of the last flush wait for the next one (50-100 ms)
+COALESCE_SECONDS = 0.08  # tokens that arrive within this of the last flush wait for the next one (50-100 ms)
 TTL = streams.STREAM_TTL_SECONDS
 
 
@@ -129,18 +129,20 @@ class TurnPublisher:
             return
         try:
             self.redis.publish(self.channel, event)
-        except redis.RedisError:
-            self._give_up()
+        except redis.RedisError as exc:
+            self._give_up(exc)
 
     def _run(self, pipe: Any) -> list[Any] | None:
         if self._broken:
             return None
         try:
             return pipe.execute()
-        except redis.RedisError:
-            self._give_up()
+        except redis.RedisError as exc:
+            self._give_up(exc)
             return None
 
-    def _give_up(self) -> None:
+    def _give_up(self, exc: Exception) -> None:
         self._broken = True
-        logger.warning("turn.stream_failed", extra={"message_id": self.message_id, "schema": self.schema})
+        logger.warning(
+            "turn.stream_failed: %s", type(exc).__name__, extra={"message_id": self.message_id, "schema": self.schema}
+        )

@@ -19,6 +19,8 @@ urlpatterns = [
     path("chat/<uuid:session_id>/new/", member_chat.chat_new_view, name="chat_new"),
     path("traces/<int:trace_id>/", review.trace_view, name="trace_detail"),
     path("c/<uuid:public_id>/", public_link.public_chat_view, name="public_chat"),
+    path("c/<uuid:public_id>/send/", public_link.public_start_send_view, name="public_start_send"),
+    path("c/<uuid:public_id>/consent/", public_link.public_start_consent_view, name="public_start_consent"),
     path("c/<uuid:public_id>/s/<uuid:session_id>/send/", public_link.public_send_view, name="public_send"),
     path(
         "c/<uuid:public_id>/s/<uuid:session_id>/messages/<int:message_id>/reply/",

@@ -71,3 +71,23 @@ def test_deploy_tooling_visits_schemas_one_statement_at_a_time(team_a, team_b):
 
     assert len(statements) >= 3
     assert not _crossing(statements)
+
+
+def test_console_pages_open_no_team_schema(team_a, team_b, make_user):
+    from tests.conftest import TeamClient
+    from tests.shared_apps.console.conftest import mfa_enable, mfa_session
+
+    staff = make_user(is_staff=True)
+    mfa_enable(staff)
+    client = TeamClient("localhost")
+    client.force_login(staff)
+    mfa_session(client, staff)
+    pages = ["/console/", "/console/teams/", "/console/teams/?sort=-messages", f"/console/teams/{team_a.pk}/"]
+    pages += ["/console/health/", "/console/audit/", "/console/catalog/", "/status/"]
+
+    with recorded() as statements:
+        statuses = [client.get(path).status_code for path in pages]
+
+    assert statuses == [200] * len(pages)
+    named = set().union(*(team_schemas_named(sql) for sql in statements))
+    assert not named, named

@@ -15,6 +15,8 @@ OPEN_ALLOWED = {
     # The public link of a chatbot marked public: anyone may chat with its published version.
     "tenant_apps.conversations.views.public_link.public_chat_view",
     "tenant_apps.conversations.views.public_link.public_send_view",
+    "tenant_apps.conversations.views.public_link.public_start_send_view",  # the first message starts the session
+    "tenant_apps.conversations.views.public_link.public_start_consent_view",  # "I agree" before the first message
     "tenant_apps.conversations.views.public_link.public_reply_view",
     "tenant_apps.conversations.views.public_link.public_consent_view",
     "tenant_apps.conversations.views.public_link.public_file_view",

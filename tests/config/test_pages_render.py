@@ -14,6 +14,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from shared_apps.catalog.models import LlmModel
+from tenant_apps.channels import services as channel_services
 from tenant_apps.chatbots.services import chatbot_update, consent_form_save, version_create
 from tenant_apps.conversations import ingress, turns
 from tenant_apps.conversations import services as conversation_services
@@ -21,6 +23,7 @@ from tenant_apps.conversations.enums import Platform
 from tenant_apps.conversations.models import ChatFile, SessionExport, Trace
 from tenants.context import tenant_context
 from tenants.enums import Role
+from tests.factories.events import events_seeds
 
 LEAKS = ("{#", "#}", "{%", "%}", "{{", "}}")
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -97,7 +100,14 @@ def objects(team, owner, fake_provider, chatbot, fake_llm, settings, tmp_path) -
         export = SessionExport.objects.create(filters={})
         trace = Trace.objects.get(message=message)
         model = fake_provider.custom_models.first()
+        widget = channel_services.channel_create(chatbot=chatbot, kind="widget", name="Site widget")
+        custom = channel_services.channel_create(chatbot=chatbot, kind="custom_api", name="Backend")
+        events = events_seeds(chatbot=chatbot, participant=participant, owner=owner)
     return {
+        **events,
+        "channel_id": str(widget.pk),
+        "channel_public_id": str(custom.public_id),
+        "task_id": str(message.pk),
         "chatbot_id": str(chatbot.pk),
         "number": str(version.number),
         "form_id": str(form.pk),
@@ -165,7 +175,14 @@ def test_every_team_page_renders_for_a_member_without_template_syntax(team, owne
 
 def test_every_apex_page_renders_for_a_logged_in_user_without_template_syntax(apex_client, team_a, make_member):
     apex_client.force_login(make_member(team_a))
-    values = {"slug": team_a.slug, "token": "not-a-real-token", "key": "not-a-real-key"}
+    values = {
+        "slug": team_a.slug,
+        "token": "not-a-real-token",
+        "key": "not-a-real-key",
+        "team_id": str(team_a.pk),
+        "visit_id": "1",
+        "model_id": str(LlmModel.objects.first().pk),
+    }
     checked = 0
 
     for route, name in routes("config.urls_public"):

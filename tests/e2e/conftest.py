@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
 @dataclass
 class Stack:
     port: int
+    stream_port: int
     env: dict[str, str]
     mail_dir: Path
     logs: Path
@@ -98,6 +99,7 @@ def run_stack(base: Path, *, worker: bool = True) -> Iterator[Stack]:
     db_name = f"e2e_chatstudio_{os.getpid()}"
     server = os.environ.get("E2E_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
     port = _free_port()
+    stream_port = _free_port()
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
@@ -105,6 +107,7 @@ def run_stack(base: Path, *, worker: bool = True) -> Iterator[Stack]:
         REDIS_URL=os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379") + "/13",
         CACHE_KEY_PREFIX=f"e2e{os.getpid()}",
         SITE_PORT=str(port),
+        CHAT_STREAM_PORT=str(stream_port),
         EMAIL_FILE_PATH=str(base / "mail"),
         TEAM_EXPORT_ROOT=str(base / "exports"),
         DEBUG="false",
@@ -131,7 +134,9 @@ def run_stack(base: Path, *, worker: bool = True) -> Iterator[Stack]:
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
         conn.execute(f'CREATE DATABASE "{db_name}"')
-    stack = Stack(port=port, env=env, mail_dir=base / "mail", logs=base, fake_llm=fake_llm, stripe=stripe)
+    stack = Stack(
+        port=port, stream_port=stream_port, env=env, mail_dir=base / "mail", logs=base, fake_llm=fake_llm, stripe=stripe
+    )
     processes: list[subprocess.Popen] = []
     try:
         stack.manage("migrate_teams", "-v", "0")
@@ -190,7 +195,19 @@ def run_stack(base: Path, *, worker: bool = True) -> Iterator[Stack]:
                 )
             ]
         )
+        stream_log = base / "stream.log"
+        stream_args = ["config.asgi:application", "--host", "127.0.0.1", "--port", str(stream_port)]
+        processes.append(
+            subprocess.Popen(
+                [str(Path(sys.executable).parent / "uvicorn"), *stream_args, "--log-level", "warning"],
+                cwd=ROOT,
+                env=env,
+                stdout=stream_log.open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         _wait_http(stack.url("/healthz"), processes[0], web_log)
+        _wait_http(f"http://127.0.0.1:{stream_port}/healthz", processes[-1], stream_log)
         yield stack
     finally:
         for process in processes:

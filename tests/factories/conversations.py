@@ -46,3 +46,13 @@ def upload(name: str, content: bytes = b"hello", content_type: str = "text/plain
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def public_first_send(client: Any, public_id: Any, text: str = "hello", *, new: bool = False) -> tuple[Any, str]:
+    """A public-link visitor's first message (it starts their session): the response and the session's address
+    (``/c/<public id>/s/<session id>/``), which the page learns from the ``chat-session`` event."""
+    import json
+
+    response = client.post(f"/c/{public_id}/send/" + ("?new=1" if new else ""), {"message": text})
+    assert response.status_code == 200, response.content[:500]
+    return response, json.loads(response["HX-Trigger"])["chat-session"]["base"]

@@ -29,6 +29,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from shared_apps.core import strict_json
+from tests.factories.events import events_seeds
 
 TENANT, PUBLIC = "config.urls_tenant", "config.urls_public"
 NUL = "a\x00b"
@@ -195,7 +196,7 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
 
     widget = channel_services.channel_create(chatbot=chatbot, kind="widget", name="probe widget")
     custom = channel_services.channel_create(chatbot=chatbot, kind="custom_api", name="probe api")
-    events = _events_seeds(chatbot=chatbot, participant=participant, owner=owner)
+    events = events_seeds(chatbot=chatbot, participant=participant, owner=owner)
     return {
         **events,
         "chatbot_id": str(chatbot.pk),
@@ -225,30 +226,6 @@ def seeds(team, owner, chatbot, fake_provider, make_member):
         "team_id": str(team.pk),
         "visit_id": "1",
         "model_id": str(LlmModel.objects.first().pk),
-    }
-
-
-def _events_seeds(*, chatbot, participant, owner) -> dict[str, str]:
-    from datetime import timedelta
-
-    from tenant_apps.events import scheduling
-    from tenant_apps.events.enums import Origin
-    from tenant_apps.events.services import broadcast_create, static_trigger_save
-
-    trigger = static_trigger_save(chatbot=chatbot, name="Probe", event="conversation_started", action="log", params={})
-    scheduled = scheduling.scheduled_message_create(
-        chatbot=chatbot,
-        participant=participant,
-        text="Probe",
-        first_run_at=timezone.now() + timedelta(days=1),
-        origin=Origin.BUILDER,
-    )
-    broadcast = broadcast_create(chatbot=chatbot, text="Probe", platforms=["web"], actor=owner)
-    return {
-        "trigger_id": str(trigger.pk),
-        "broadcast_id": str(broadcast.pk),
-        "participant_id": str(participant.pk),
-        "scheduled_id": str(scheduled.public_id),
     }
 
 
@@ -367,12 +344,11 @@ def test_team_routes_never_answer_5xx_to_nul_or_deep_json_from_a_member(team_a, 
 
 def test_team_routes_never_answer_5xx_to_nul_or_deep_json_from_a_visitor(team_a, seeds, host_for):
     from tenant_apps.conversations.models import ChatSession
+    from tests.factories.conversations import public_first_send
 
     visitor = _quiet_client(host_for(team_a))
-    visitor.get(f"/c/{seeds['public_id']}/", follow=True)  # a public-link session of the visitor's own
+    public_first_send(visitor, seeds["public_id"], "hi")  # a public-link session of the visitor's own
     session = ChatSession.objects.order_by("-created_at").first()
-    sent = visitor.post(f"/c/{seeds['public_id']}/s/{session.external_id}/send/", {"message": "hi"})
-    assert sent.status_code == 200
     own = {**seeds, "session_id": str(session.external_id), "message_id": str(session.messages.first().pk)}
 
     failures = probe(_same_cookies(visitor), TENANT, own)

@@ -134,6 +134,7 @@ def objects(team_a, make_member, settings, tmp_path):
             {"chatbot_id": chat["chatbot"].pk, "trigger_id": events["trigger_id"]},
             {"chatbot_id": chat["chatbot"].pk, "broadcast_id": events["broadcast_id"]},
             {"participant_id": chat["session"].participant_id, "scheduled_id": events["scheduled_id"]},
+            {"chatbot_id": chat["chatbot"].pk, "channel_id": chat["channel"].pk},
         ],
     }
 
@@ -167,6 +168,7 @@ def _chat_objects(tmp_path, owner):
     chat_file.file.save("notes.txt", ContentFile(b"notes"), save=True)
     (exports.export_dir() / "matrix.csv").write_text("session_id\n")
     return {
+        "channel": channel,
         "chatbot": chatbot,
         "form": form,
         "session": session,
@@ -175,7 +177,6 @@ def _chat_objects(tmp_path, owner):
         "tag": tag,
         "export": export,
         "file": chat_file,
-        "channel": channel,
     }
 
 

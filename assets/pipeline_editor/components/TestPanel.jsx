@@ -66,6 +66,8 @@ export function TestPanel({ transport, dirty, problems, onSave, onTrace, onSelec
       for await (const item of transport.send(message)) {
         if (item.type === "token") {
           setTurns((list) => list.map((turn, i) => (i === list.length - 1 ? { ...turn, reply: turn.reply + item.text } : turn)));
+        } else if (item.type === "reset") {
+          update({ reply: "" });
         } else if (item.type === "done") {
           update({ reply: item.reply?.content ?? "", failed: item.reply?.error, trace: item.trace, pending: false });
           onTrace(item.trace);

@@ -83,6 +83,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shared_apps.console.tasks.pending_migrations_check_task",
         "schedule": crontab(minute="*/10"),
     },
+    "status-heartbeats": {
+        "task": "shared_apps.console.tasks.status_heartbeats_task",
+        "schedule": crontab(minute="*"),
+    },
     "billing-spend-alerts": {
         "task": "shared_apps.billing.tasks.spend_alerts_task",
         "schedule": crontab(minute="*/5"),

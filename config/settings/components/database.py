@@ -52,4 +52,4 @@ if DB_POOL_MAX_SIZE > 0:
 # A backend caches every relation it touches (~120 per team schema) for its lifetime: a connection that has served
 # this many distinct schemas is closed at the next request/task boundary, or discarded when handed back to the pool
 # (shared_apps/core/db_backend, ADR 0151; figures in bench/RESULTS.md "Backend memory"). 0 = never.
-DB_RECYCLE_AFTER_SCHEMAS = env_int("DB_RECYCLE_AFTER_SCHEMAS", 500)
+DB_RECYCLE_AFTER_SCHEMAS = env_int("DB_RECYCLE_AFTER_SCHEMAS", 50)

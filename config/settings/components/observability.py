@@ -1,7 +1,7 @@
 # ------------------------------------------------------------------------------
 # Error reporting (Sentry) and task monitoring (Task Badger): both off unless configured.
 # ------------------------------------------------------------------------------
-from config.env import env_str
+from config.env import env_list, env_str
 
 SENTRY_DSN = env_str("SENTRY_DSN", "")
 SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development")
@@ -38,3 +38,11 @@ if TASKBADGER_API_KEY and TASKBADGER_ORGANIZATION and TASKBADGER_PROJECT:
         token=TASKBADGER_API_KEY,
         systems=[CelerySystemIntegration(auto_track_tasks=True, includes=TASKBADGER_TRACKED_TASKS)],
     )
+
+# The public status page (/status/): the delivery components shown (channel kind, label), and heartbeat URLs
+# (uptime monitors such as BetterStack) that beat pings every minute while everything is operational.
+STATUS_CHANNEL_KINDS = [
+    ("widget", "Website widget replies"),
+    ("custom_api", "Custom API callbacks"),
+]
+STATUS_HEARTBEAT_URLS = env_list("STATUS_HEARTBEAT_URLS", [])

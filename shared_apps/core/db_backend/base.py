@@ -12,6 +12,13 @@ has seen ``DB_RECYCLE_AFTER_SCHEMAS`` schemas it is closed at the next safe poin
 
 Never mid-transaction and never between two statements of one block, so session state (advisory locks) is safe.
 ``0`` turns recycling off.
+
+A pooled connection also remembers the ``search_path`` it carries (ADR 0090): a turn in the gevent chat worker
+checks a connection out for each burst of statements, and django-tenants forgets the schema it set whenever Django
+hands the connection back, so every checkout began with a ``SET search_path`` round trip. The path is session state
+that stays with the connection in the pool, so it is noted on the psycopg connection when it is handed back idle
+(outside any transaction, where nothing can undo it) and trusted again by a checkout that wants the same path.
+tests/shared_apps/core/test_postgresql_backend.py holds it.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from django.conf import settings
 from django_tenants.postgresql_backend import base as tenants_base
 
 _touched: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_NOTE = "_chatstudio_search_path"  # on a pooled psycopg connection: the search_path it carries
 
 
 def schemas_touched(raw: Any) -> int:
@@ -49,6 +57,21 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):  # type: ignore[misc]
             if seen is None:
                 seen = _touched[raw] = set()
             seen.add(self.schema_name)
+
+    def close(self) -> None:
+        raw = _raw(self)
+        if raw is not None and self.pool and not self.in_atomic_block and self.search_path_set_schemas:
+            setattr(raw, _NOTE, list(self.search_path_set_schemas))
+        super().close()
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        raw = super().get_new_connection(conn_params)
+        if self.pool:
+            noted = getattr(raw, _NOTE, None)
+            setattr(raw, _NOTE, None)  # trusted once: noted again only when handed back idle
+            if noted is not None and self.schema_name and noted == self._get_cursor_search_paths():
+                self.search_path_set_schemas = noted
+        return raw
 
     def recycle_due(self) -> bool:
         limit = _limit()

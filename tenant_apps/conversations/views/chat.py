@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from shared_apps.core.db import connection
 from shared_apps.core.exceptions import ApplicationError, NotFoundError
 from tenant_apps.chatbots import selectors as chatbot_selectors
-from tenant_apps.conversations import delivery, ingress, selectors, uploads
+from tenant_apps.conversations import delivery, ingress, selectors, streams, uploads
 from tenant_apps.conversations.enums import SessionStatus, TurnStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession
 
@@ -38,7 +40,34 @@ def chat_context(session: ChatSession, *, debug: bool, chat_base: str) -> dict[s
         "chat_base": chat_base,
         "file_base": _file_base(session, chat_base, debug=debug),
         "uploads_enabled": config.file_uploads_enabled,
+        "streaming": settings.CHAT_STREAMING,
     }
+
+
+def chat_context_unstarted(chatbot: Any, *, new_session: bool) -> dict[str, Any]:
+    """A public link's page before its first message: no session yet; the first send starts it."""
+    config = chatbot_selectors.bot_config(chatbot=chatbot, version=chatbot.published_version)
+    return {
+        "session": None,
+        "chatbot": chatbot,
+        "transcript": [],
+        "debug": False,
+        "consent": config.consent,
+        "needs_consent": config.consent is not None,
+        "versions": [],
+        "chat_base": f"/c/{chatbot.public_id}/",
+        "new_session": new_session,
+        "uploads_enabled": config.file_uploads_enabled,
+        "streaming": settings.CHAT_STREAMING,
+    }
+
+
+def error_answer(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    """A send that could not be stored: the error shows under the composer, the text stays in the box."""
+    response = render(request, "conversations/partials/_chat_error.html", {"error": exc.message})
+    response["HX-Retarget"] = "#composer-state"
+    response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 def _file_base(session: ChatSession, chat_base: str, *, debug: bool) -> str:
@@ -46,21 +75,28 @@ def _file_base(session: ChatSession, chat_base: str, *, debug: bool) -> str:
     return f"/sessions/{session.external_id}/files/" if debug else f"{chat_base}files/"
 
 
-def send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base: str) -> HttpResponse:
-    """Store the message and enqueue its turn. With ``?wait=<seconds>`` (the chat page asks for it) the request
-    then waits for the reply like the reply poll does, so a turn is usually one request; otherwise, or when the
-    reply takes longer, the answer holds a pending bubble that polls for it. The watch on the session's channel
-    starts before the turn is enqueued, so no reply can come unseen and nothing is looked up before one comes."""
+def send(
+    request: HttpRequest,
+    session: ChatSession,
+    *,
+    debug: bool,
+    chat_base: str,
+    before: list[ChatMessage] | None = None,
+) -> HttpResponse:
+    """Store the message and enqueue its turn. With ``?stream=1`` (the chat pages ask for it when streaming is on)
+    the answer comes at once, with a bubble that streams the reply from the stream server (ADR 0095). Otherwise,
+    with ``?wait=<seconds>``, the request waits for the reply like the reply poll does, so a turn is usually one
+    request; when the reply takes longer, the answer holds a pending bubble that polls for it. The watch on the
+    session's channel starts before the turn is enqueued, so no reply can come unseen and nothing is looked up
+    before one comes. ``before``: messages to show first (the seed of a session this send started)."""
     reply = None
-    with delivery.reply_watch(session=session, timeout=_wait_seconds(request)) as watch:
+    stream = settings.CHAT_STREAMING and request.GET.get("stream") == "1"
+    with delivery.reply_watch(session=session, timeout=0 if stream else _wait_seconds(request)) as watch:
         inbound = ingress.Inbound(text=request.POST.get("message", ""), files=request.FILES.getlist("files"))
         try:
             message = ingress.message_receive(session=session, inbound=inbound).message
         except ApplicationError as exc:
-            response = render(request, "conversations/partials/_chat_error.html", {"error": exc.message})
-            response["HX-Retarget"] = "#composer-state"
-            response["HX-Reswap"] = "innerHTML"
-            return response
+            return error_answer(request, exc)
         if message.turn_status == TurnStatus.PENDING and watch.listening:
             reply = _with_session_status(session, watch.wait(_reply_lookup(session, message.pk), look_first=False))
     if reply is not None and debug:  # the trace panel shows the turn's trace
@@ -77,7 +113,18 @@ def send(request: HttpRequest, session: ChatSession, *, debug: bool, chat_base: 
             "debug": debug,
             "chat_base": chat_base,
             "file_base": _file_base(session, chat_base, debug=debug),
+            "stream_url": stream_url(request, message.pk)
+            if stream and message.turn_status == TurnStatus.PENDING
+            else "",
+            "before": before or [],
         },
+    )
+
+
+def stream_url(request: HttpRequest, message_id: int) -> str:
+    """Where the page streams the reply to ``message_id`` from (``streams.stream_url``)."""
+    return streams.stream_url(
+        scheme=request.scheme or "http", host=request.get_host(), schema=connection.schema_name, message_id=message_id
     )
 
 

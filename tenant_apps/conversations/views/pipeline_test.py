@@ -2,7 +2,9 @@
 
 JSON over the same path as the in-app chat (``message_receive`` → the turn in the worker → reply + trace), so the
 test panel runs exactly what a participant would get. The send waits for the reply (``wait``, up to 25 s, woken by
-the session's reply channel); a slower turn answers ``pending`` and the editor long-polls ``reply_url``.
+the session's reply channel); a slower turn answers ``pending`` and the editor long-polls ``reply_url``. With
+``"stream": true`` the send answers ``pending`` at once with a ``stream_url`` (ADR 0095): the editor shows the tokens,
+then reads the reply and its trace from ``reply_url``.
 
 Member pages (editors), not team APIs: a test conversation is a member's own chat, so API keys are refused as on
 every page, and the CSRF token travels in ``X-CSRFToken``. Errors are ``{"code", "message", "extra"}`` with a 4xx.
@@ -14,6 +16,7 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +26,7 @@ from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.conversations import delivery, ingress, selectors, services
 from tenant_apps.conversations.enums import Platform, TurnStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession
+from tenant_apps.conversations.views.chat import stream_url
 from tenants.access import members
 from tenants.enums import Role
 
@@ -37,7 +41,7 @@ class BadRequestError(ApplicationError):
 @members(Role.EDITOR)
 @require_POST
 def pipeline_test_send_view(request: HttpRequest, chatbot_id: int) -> JsonResponse:
-    """``{"message", "session_id"?, "wait"?}`` → the turn: ``status`` complete (reply + trace) or pending."""
+    """``{"message", "session_id"?, "wait"?, "stream"?}`` → the turn: ``status`` complete (reply + trace) or pending."""
     try:
         chatbot = chatbot_selectors.chatbot_get(chatbot_id=chatbot_id)
         body = _json_body(request)
@@ -48,7 +52,8 @@ def pipeline_test_send_view(request: HttpRequest, chatbot_id: int) -> JsonRespon
             chatbot=chatbot, external_id=_uuid_or_none(body.get("session_id")), user=request.user
         )
         reply = None
-        with delivery.reply_watch(session=session, timeout=_wait(body.get("wait"))) as watch:
+        stream = settings.CHAT_STREAMING and body.get("stream") is True
+        with delivery.reply_watch(session=session, timeout=0 if stream else _wait(body.get("wait"))) as watch:
             message = ingress.message_receive(session=session, inbound=ingress.Inbound(text=message_text)).message
             if message.turn_status == TurnStatus.PENDING and watch.listening:
                 message_id = message.pk
@@ -57,7 +62,10 @@ def pipeline_test_send_view(request: HttpRequest, chatbot_id: int) -> JsonRespon
                 )
     except ApplicationError as exc:
         return JsonResponse(exc.as_dict(), status=exc.status_code)
-    return JsonResponse(_turn(chatbot_id, session, message.pk, reply))
+    turn = _turn(chatbot_id, session, message.pk, reply)
+    if stream and reply is None and message.turn_status == TurnStatus.PENDING:
+        turn["stream_url"] = stream_url(request, message.pk)
+    return JsonResponse(turn)
 
 
 @members(Role.EDITOR)

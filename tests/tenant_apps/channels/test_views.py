@@ -28,6 +28,8 @@ def test_add_widget_channel_then_its_page_shows_snippet_and_urls(owner_client: A
     assert b"open-chat-studio-widget@0.6.0" in page.content
     assert b"/api/chat/start/" in page.content
     assert b"vendor/open-chat-studio-widget/open-chat-studio-widget.esm.js" in page.content
+    assert b"/static/build/chat-widget.js" in page.content  # ours
+    assert b"&lt;chat-studio-widget chatbot-id" in page.content
 
 
 def test_add_custom_api_channel_shows_the_secret_once(owner_client: Any, published: Any) -> None:

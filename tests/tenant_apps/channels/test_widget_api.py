@@ -339,3 +339,23 @@ def test_unknown_session_is_404(widget: Any, visitor: Any) -> None:
     response = _send(visitor, widget, "00000000-0000-4000-8000-000000000001")
 
     assert response.status_code == 404
+
+
+def test_seed_reply_comes_through_poll_and_turn_reply_through_task(
+    widget: Any, visitor: Any, owner: Any, fake_llm: Any
+) -> None:
+    from tenant_apps.chatbots.services import chatbot_update, version_create
+
+    chatbot_update(chatbot=widget.chatbot, actor=owner, seed_message="Hi! What can you help me with?")
+    version_create(chatbot=widget.chatbot, actor=owner, publish=True)
+    session_id = _start(visitor, widget).json()["session_id"]
+    seed = ChatMessage.objects.get(session__external_id=session_id, hidden=True)
+    turns.turn_process(message_id=seed.pk)
+    task_id = _send(visitor, widget, session_id).json()["task_id"]
+    polled = visitor.get(f"/api/chat/{session_id}/poll/", **_headers(widget)).json()
+    turns.turn_process(message_id=int(task_id))
+    done = visitor.get(f"/api/chat/{session_id}/{task_id}/poll/", **_headers(widget)).json()
+
+    assert [m["content"] for m in polled["messages"]] == ["Echo: Hi! What can you help me with?"]
+    assert done["status"] == "complete"
+    assert done["message"]["content"] == "Echo: hello"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -16,10 +17,13 @@ from tests.factories.conversations import say
 
 
 @pytest.fixture
-def clean_index():
-    get_redis().delete(turn_leases._index())
+def clean_index(monkeypatch):
+    """An index of this test's own: a live worker's sweeper (the session's ``live_worker``) must not take its
+    members."""
+    name = f"test-turn-leases-{uuid.uuid4().hex}"
+    monkeypatch.setattr(turn_leases, "_index", lambda: name)
     yield
-    get_redis().delete(turn_leases._index())
+    get_redis().delete(name)
 
 
 def test_heartbeat_renews_the_leases_of_this_process_turns_only(member_session, clean_index):

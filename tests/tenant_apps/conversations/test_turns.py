@@ -234,6 +234,7 @@ def test_poison_turn_stores_the_apology_and_an_error_trace_once_and_is_never_run
     trace = Trace.objects.get(message=message)
     assert trace.status == TraceStatus.ERROR
     assert "could not be stored (DataError" in trace.error
+    assert trace.output_tokens == 2  # what the model spent is kept
     assert ChatMessage.objects.get(pk=message.pk).turn_status == TurnStatus.FAILED
     assert ChatMessage.objects.filter(reply_to=message).count() == 1
     assert len([r for r in fake_llm.requests if r.path.endswith("/chat/completions")]) == 1

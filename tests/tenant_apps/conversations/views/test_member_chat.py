@@ -50,7 +50,7 @@ def test_send_that_waits_answers_with_the_reply_and_its_trace_in_one_response(
 
     monkeypatch.setattr(services, "turn_enqueue", answer_at_once)
     chat_url = start_chat(owner_client, chatbot)
-    assert f'hx-post="{chat_url}send/?wait=20"'.encode() in owner_client.get(chat_url).content
+    assert f'hx-post="{chat_url}send/?wait=20&amp;stream=1"'.encode() in owner_client.get(chat_url).content
 
     sent = owner_client.post(chat_url + "send/?wait=20", {"message": "Hello **bot**"})
 

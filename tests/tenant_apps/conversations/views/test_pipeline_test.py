@@ -157,3 +157,17 @@ def test_other_teams_chatbot_answers_404(chatbot, team_b, make_member, client_fo
     outsider = client_for(team_b, make_member(team_b, Role.OWNER))  # on their own host: the id is not theirs
 
     assert send(outsider, chatbot, {"message": "hi"}).status_code == 404
+
+
+def test_a_streaming_send_answers_at_once_with_the_stream_of_its_reply(owner_client, chatbot, team, settings):
+    from tenant_apps.conversations import streams
+
+    settings.CHAT_STREAM_PORT = 0  # production: the stream server on the page's own origin
+    response = send(owner_client, chatbot, {"message": "Stream me", "wait": 5, "stream": True})
+
+    body = response.json()
+    assert body["status"] == "pending"
+    host = owner_client.host.split(":")[0]
+    assert body["stream_url"].startswith(f"http://{owner_client.host}/stream/turn/")
+    grant = streams.grant_read(body["stream_url"].split("/stream/turn/")[1].strip("/"), host=host)
+    assert grant == streams.StreamGrant(schema=team.schema_name, message_id=body["message_id"], host=host)
