@@ -251,3 +251,11 @@ def login(page: object, stack: Stack, email: str, password: str) -> None:
     page.fill("input[name=login]", email)  # type: ignore[attr-defined]
     page.fill("input[name=password]", password)  # type: ignore[attr-defined]
     page.click("button[type=submit]")  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _model_profile_reset(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that gives the shared stack's fake model a latency profile (streaming) does not pass it on."""
+    yield
+    if "stack" in request.fixturenames:
+        request.getfixturevalue("stack").fake_llm.profile = None
