@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("billing/", include("shared_apps.billing.urls_public")),
+    path("webhooks/", include("tenant_apps.channels.urls_global")),
     path("console/", include("shared_apps.console.urls")),
     path("status/", console_views.status_view, name="status"),
     path("healthz", tenant_views.health_view, name="health"),

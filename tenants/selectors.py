@@ -92,3 +92,12 @@ def team_export_get(*, team: Team, export_id: int) -> TeamExport | None:
 def channel_route_resolve(*, platform: str, external_id: str) -> ChannelRoute | None:
     """The team and channel an external id routes to (with its team), or None."""
     return ChannelRoute.objects.select_related("team").filter(platform=platform, external_id=external_id).first()
+
+
+def channel_route_taken(*, platform: str, external_id: str, team: Team, channel_id: int) -> bool:
+    """Whether ``external_id`` routes to some other channel (of any team) already."""
+    return (
+        ChannelRoute.objects.filter(platform=platform, external_id=external_id)
+        .exclude(team=team, channel_id=channel_id)
+        .exists()
+    )

@@ -7,6 +7,7 @@ class ChannelsConfig(AppConfig):
     verbose_name = "Channels"
 
     def ready(self) -> None:
-        from tenant_apps.channels import senders
+        from tenant_apps.channels import platforms, senders
 
+        platforms.load()
         senders.register_all()

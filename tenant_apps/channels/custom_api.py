@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from shared_apps.core import strict_json
 from shared_apps.core.exceptions import ApplicationError
 from shared_apps.core.redis import get_redis, team_key
-from tenant_apps.channels import outbound, selectors, services, signing
+from tenant_apps.channels import inbound, outbound, selectors, signing
 from tenant_apps.channels.enums import ChannelKind
 from tenant_apps.conversations import delivery, ingress
 from tenant_apps.conversations import selectors as conversation_selectors
@@ -118,8 +118,12 @@ def custom_api_message_api(request: HttpRequest, channel_public_id: uuid.UUID) -
     if version is None or channel.chatbot.is_archived:
         return _error(409, "chatbot.not_published", "This chatbot has no published version.")
     try:
-        received = _receive(
-            channel, participant_id, name, ingress.Inbound(text=text, external_id=external_id, context=context)
+        received = inbound.receive(
+            channel=channel,
+            platform=Platform.API,
+            participant_id=participant_id,
+            name=name,
+            inbound=ingress.Inbound(text=text, external_id=external_id, context=context),
         )
     except ApplicationError as exc:
         return _error(400, exc.code, exc.message, dict(exc.extra))
@@ -144,27 +148,6 @@ def custom_api_message_api(request: HttpRequest, channel_public_id: uuid.UUID) -
         answer["status"] = "answered"
         answer["reply"] = outbound.reply_payload(channel=channel, reply=reply)
     return JsonResponse(answer, status=200 if reply is not None or not received.created else 202)
-
-
-def _receive(channel: Any, participant_id: str, name: str, inbound: ingress.Inbound) -> ingress.Received:
-    """Resume or start the participant's session, link it to the channel before the message is stored (so its
-    reply's sender always finds the channel), then store through ingress. A redelivery whose session has ended
-    since is recognised by its ``message_id`` (as ``ingress.message_receive_for`` does)."""
-    chatbot = channel.chatbot
-    person = ingress.participant_resolve(
-        ingress.ParticipantRef(platform=Platform.API, identifier=participant_id, name=name)
-    )
-    if inbound.external_id is not None:
-        earlier = conversation_selectors.message_by_external_id(
-            chatbot_id=chatbot.pk, participant_id=person.pk, external_id=inbound.external_id
-        )
-        if earlier is not None:
-            return ingress.Received(earlier, earlier.session, created=False)
-    session, _ = ingress.session_open(
-        chatbot=chatbot, participant=person, platform=Platform.API, version=chatbot.published_version
-    )
-    services.channel_session_link(session_id=session.pk, channel=channel)
-    return ingress.message_receive(session=session, inbound=inbound)
 
 
 def _wait_seconds(request: HttpRequest) -> float:

@@ -4,6 +4,12 @@ from django.db import models
 class ChannelKind(models.TextChoices):
     WIDGET = "widget", "Embedded widget"
     CUSTOM_API = "custom_api", "Custom API"
+    TELEGRAM = "telegram", "Telegram"
+    TWILIO_WHATSAPP = "twilio_whatsapp", "WhatsApp (Twilio)"
+    TWILIO_SMS = "twilio_sms", "SMS (Twilio)"
+    META_WHATSAPP = "meta_whatsapp", "WhatsApp (Meta Cloud API)"
+    MESSENGER = "messenger", "Facebook Messenger"
+    SLACK = "slack", "Slack"
 
 
 class WidgetAuthLevel(models.IntegerChoices):

@@ -1,16 +1,37 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from tenant_apps.channels.enums import ChannelKind, WidgetAuthLevel
+from tenant_apps.channels.platforms import platform_for
+from tenant_apps.providers.models import MessagingProvider
 
 _INPUT = {"class": "input w-full"}
 _TEXTAREA = {"class": "textarea w-full", "rows": 3}
 
 
+def _provider_field(provider_type: str | None, *, required: bool) -> forms.ModelChoiceField:
+    providers = MessagingProvider.objects.order_by("name")
+    return forms.ModelChoiceField(
+        label="Messaging provider",
+        queryset=providers.filter(type=provider_type) if provider_type else providers,
+        required=required,
+        empty_label="Choose…",
+        widget=forms.Select(attrs={"class": "select w-full"}),
+        help_text="The credentials this channel uses (add them under Providers → Messaging).",
+    )
+
+
 class ChannelCreateForm(forms.Form):
     kind = forms.ChoiceField(label="Type", choices=ChannelKind.choices, widget=forms.Select(attrs={"class": "select"}))
     name = forms.CharField(max_length=120, widget=forms.TextInput(attrs=_INPUT))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider"] = _provider_field(None, required=False)
+        self.fields["provider"].help_text = "For Telegram, WhatsApp, SMS, Messenger and Slack channels."
 
 
 class ChannelSettingsForm(forms.Form):
@@ -44,6 +65,15 @@ class ChannelSettingsForm(forms.Form):
                 widget=forms.Select(attrs={"class": "select w-full"}),
                 help_text="The npm widget 0.6.0 sends no session token: use the embed key level with it.",
             )
+        elif (platform := platform_for(kind)) is not None:
+            if platform.provider_type:
+                form.fields["provider"] = _provider_field(platform.provider_type, required=True)
+            for name, field in platform.form_fields().items():
+                if name in platform.secret_fields:
+                    field.required = False
+                    field.widget = forms.PasswordInput(attrs=_INPUT, render_value=False)
+                    field.help_text = (field.help_text + " " if field.help_text else "") + "Leave blank to keep it."
+                form.fields[name] = field
         else:
             form.fields["callback_url"] = forms.URLField(
                 label="Callback URL",

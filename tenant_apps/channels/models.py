@@ -25,6 +25,10 @@ class Channel(models.Model):
     disabled_message = models.CharField(max_length=500, blank=True, default="This chat is not available right now.")
     config = models.JSONField(default=dict, blank=True)
     secrets = EncryptedJSONField()
+    # The team's messaging provider whose credentials a platform channel uses (None for the widget and custom API).
+    provider = models.ForeignKey(
+        "providers.MessagingProvider", on_delete=models.PROTECT, null=True, blank=True, related_name="channels"
+    )
     embed_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,7 +1,8 @@
 """Sending a reply out through its channel (the body of ``tasks.reply_send_task``; enqueues nothing).
 
-Only channels that push replies send here: a custom API channel with a callback URL POSTs each reply to it,
-signed like inbound requests, through the SSRF-guarded client. Widget replies are stored for polling and need no
+Only channels that push replies send here: a messaging platform's channel through its platform's ``send``; a
+custom API channel with a callback URL POSTs each reply to it, signed like inbound requests, through the
+SSRF-guarded client. Widget replies are stored for polling and need no
 send. A transient failure (network, timeout, 429, 5xx) raises ``TransientSendError`` for the task to retry with
 backoff; a final failure is recorded on the delivery and on the message (the session page shows it).
 """
@@ -18,6 +19,7 @@ from shared_apps.core.http import HttpRequestError, UnsafeUrlError, safe_request
 from tenant_apps.channels import selectors, services, signing
 from tenant_apps.channels.enums import ChannelKind, DeliveryStatus
 from tenant_apps.channels.models import Channel
+from tenant_apps.channels.platforms import platform_for
 from tenant_apps.conversations import selectors as conversation_selectors
 from tenant_apps.conversations import services as conversation_services
 
@@ -51,13 +53,19 @@ def reply_send(*, message_id: int, final_attempt: bool) -> None:
     if reply is None:
         return
     channel = selectors.channel_for_session(session_id=reply.session_id)
-    if channel is None or channel.kind != ChannelKind.CUSTOM_API or not channel.callback_url:
+    if channel is None:
         return
+    platform = platform_for(channel.kind)
+    if platform is None and (channel.kind != ChannelKind.CUSTOM_API or not channel.callback_url):
+        return  # the widget's replies are read by polling; a custom API without a callback by ?wait=
     delivery = services.delivery_start(message_id=message_id, channel=channel)
     if delivery.status == DeliveryStatus.SENT:
         return
     try:
-        _post(channel, reply_payload(channel=channel, reply=reply))
+        if platform is not None:
+            platform.send(channel, reply)
+        else:
+            _post(channel, reply_payload(channel=channel, reply=reply))
     except TransientSendError as exc:
         status = DeliveryStatus.FAILED if final_attempt else DeliveryStatus.RETRYING
         services.delivery_record(delivery=delivery, status=status, error=exc.message)

@@ -33,6 +33,12 @@ def channel_by_public_id(*, public_id: Any, kind: str | None = None) -> Channel 
     return (qs.filter(kind=kind) if kind else qs).first()
 
 
+def channel_with_bot(*, channel_id: int, kind: str | None = None) -> Channel | None:
+    """A channel with its chatbot, published version and provider (a webhook's one read of it)."""
+    qs = Channel.objects.select_related("chatbot__published_version", "provider").filter(pk=channel_id)
+    return (qs.filter(kind=kind) if kind else qs).first()
+
+
 def widget_channel_for(*, chatbot_public_id: Any, embed_key: str | None) -> Channel | None:
     """The widget channel of the chatbot ``chatbot_public_id`` whose embed key is ``embed_key``; without a key, its
     first widget channel that needs none (auth level NONE). One query."""
@@ -71,3 +77,11 @@ def delivery_list(*, channel: Channel, limit: int = 20) -> list[Delivery]:
 
 def delivery_get(*, message_id: int) -> Delivery | None:
     return Delivery.objects.select_related("channel", "message__session").filter(message_id=message_id).first()
+
+
+def channel_provider_usage(provider: Any) -> list[str]:
+    """Names of the channels that send with this messaging provider (the providers app's delete guard)."""
+    if getattr(provider, "kind", None) != "messaging":
+        return []
+    used = Channel.objects.filter(provider_id=provider.pk).select_related("chatbot").order_by("name", "id")
+    return [f"Channel “{channel.name}” of {channel.chatbot.name}" for channel in used]

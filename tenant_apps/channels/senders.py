@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tenant_apps.channels.platforms import platforms
 from tenant_apps.conversations import delivery
 from tenant_apps.conversations.enums import Platform
 
@@ -20,5 +21,8 @@ def enqueue_send(reply: ChatMessage) -> None:
 
 
 def register_all() -> None:
-    """Called once at start-up (``ChannelsConfig.ready``). Widget replies are read by polling: no sender."""
+    """Called once at start-up (``ChannelsConfig.ready``), after the platform modules registered themselves.
+    Widget replies are read by polling: no sender."""
     delivery.register_sender(Platform.API, enqueue_send)
+    for spec in platforms():
+        delivery.register_sender(spec.platform, enqueue_send)

@@ -20,7 +20,10 @@ from tenant_apps.channels.domains import MAX_DOMAINS, domain_normalise
 from tenant_apps.channels.enums import ChannelKind, DeliveryStatus, WidgetAuthLevel
 from tenant_apps.channels.exceptions import ChannelInvalidError
 from tenant_apps.channels.models import Channel, ChannelSession, Delivery
+from tenant_apps.channels.platforms import platform_for
 from tenant_apps.chatbots.models import Chatbot
+from tenant_apps.providers.models import MessagingProvider
+from tenants.selectors import channel_route_taken
 from tenants.services.routes import channel_route_delete, channel_route_set
 
 MAX_NAME = 120
@@ -90,6 +93,38 @@ def custom_api_config_clean(config: Mapping[str, Any]) -> dict[str, Any]:
 _CLEANERS = {ChannelKind.WIDGET: widget_config_clean, ChannelKind.CUSTOM_API: custom_api_config_clean}
 
 
+def _config_clean(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    platform = platform_for(kind)
+    return platform.config_clean(config) if platform is not None else _CLEANERS[ChannelKind(kind)](config)
+
+
+def _provider_check(kind: str, provider: MessagingProvider | None) -> MessagingProvider | None:
+    """A platform channel needs the team's messaging provider of its platform's type; others take none."""
+    platform = platform_for(kind)
+    if platform is None or platform.provider_type is None:
+        return None
+    if provider is None or provider.type != platform.provider_type:
+        raise ChannelInvalidError(
+            code="channel.provider_required",
+            message="Choose the messaging provider with this platform's credentials (add one under Providers).",
+            extra={"field": "provider"},
+        )
+    return provider
+
+
+def _secrets_merge(kind: str, current: Secrets | None, values: Mapping[str, Any]) -> Secrets | None:
+    """A platform's write-only secrets from the form: a blank field keeps the stored value."""
+    platform = platform_for(kind)
+    if platform is None or not platform.secret_fields:
+        return None
+    stored = dict(current.reveal()) if current else {}
+    for name in platform.secret_fields:
+        value = str(values.get(name) or "").strip()
+        if value:
+            stored[name] = value
+    return Secrets(stored)
+
+
 def _clean_texts(name: str, disabled_message: str) -> tuple[str, str]:
     name = name.strip()
     if not name or len(name) > MAX_NAME:
@@ -109,11 +144,23 @@ def _clean_texts(name: str, disabled_message: str) -> tuple[str, str]:
 
 
 def _route(channel: Channel) -> None:
-    """The channel's public route (apex routing, ADR 0100): widgets by embed key, custom APIs by public id."""
-    external_id = channel.embed_key if channel.kind == ChannelKind.WIDGET else str(channel.public_id)
-    channel_route_set(
-        team=connection.tenant, platform=channel.kind, external_id=str(external_id), channel_id=channel.pk
-    )
+    """The channel's public route (apex routing, ADR 0100): widgets by embed key, custom APIs by public id, a
+    platform channel by the id its platform names it with (a phone_number_id, a page id, a Slack team id)."""
+    platform = platform_for(channel.kind)
+    if platform is None:
+        external_id = channel.embed_key if channel.kind == ChannelKind.WIDGET else str(channel.public_id)
+    else:
+        external_id = platform.route_id(channel)
+    team = connection.tenant
+    if not external_id:
+        channel_route_delete(team=team, channel_id=channel.pk)
+        return
+    if channel_route_taken(platform=channel.kind, external_id=str(external_id), team=team, channel_id=channel.pk):
+        raise ChannelInvalidError(
+            code="channel.route_taken",
+            message=f"“{external_id}” is connected to another channel already; remove it there first.",
+        )
+    channel_route_set(team=team, platform=channel.kind, external_id=str(external_id), channel_id=channel.pk)
 
 
 @transaction.atomic
@@ -124,25 +171,35 @@ def channel_create(
     name: str,
     config: Mapping[str, Any] | None = None,
     disabled_message: str = "This chat is not available right now.",
+    provider: MessagingProvider | None = None,
     user: Any = None,
 ) -> Channel:
     """Add a channel to ``chatbot`` (counts against the plan's channel limit). A widget gets a fresh embed key
-    (and allows no site until domains are added); a custom API channel gets a signing secret."""
+    (and allows no site until domains are added); a custom API channel gets a signing secret; a platform channel
+    uses ``provider``'s credentials, its own settings and secrets from ``config``, and is announced to its
+    platform (``on_saved``) before the transaction commits, so a refusal there adds nothing."""
     if kind not in ChannelKind.values:
         raise ChannelInvalidError(
             code="channel.invalid_kind", message="Choose a channel type.", extra={"field": "kind"}
         )
     plan_limit_enforce(resource=Resource.CHANNELS, current=Channel.objects.count())
     name, disabled_message = _clean_texts(name, disabled_message)
-    clean = _CLEANERS[ChannelKind(kind)](config or {})
-    channel = Channel(chatbot=chatbot, kind=kind, name=name, config=clean, disabled_message=disabled_message)
+    provider = _provider_check(kind, provider)
+    clean = _config_clean(kind, config or {})
+    channel = Channel(
+        chatbot=chatbot, kind=kind, name=name, config=clean, disabled_message=disabled_message, provider=provider
+    )
     if kind == ChannelKind.WIDGET:
         channel.embed_key = _new_embed_key()
-    else:
+    elif kind == ChannelKind.CUSTOM_API:
         channel.secrets = Secrets({"signing_secret": _new_signing_secret()})
+    else:
+        channel.secrets = _secrets_merge(kind, None, config or {}) or Secrets({})
     channel.created_by = user if getattr(user, "is_authenticated", False) else None
     channel.save()
     _route(channel)
+    if (platform := platform_for(kind)) is not None:
+        platform.on_saved(channel)
     audit_record(actor=user, action="channel.created", target=channel, data={"kind": kind, "chatbot_id": chatbot.pk})
     return channel
 
@@ -151,10 +208,20 @@ def channel_create(
 def channel_update(
     *, channel: Channel, name: str, disabled_message: str, config: Mapping[str, Any], user: Any = None
 ) -> Channel:
-    """Change a channel's name, disabled message and settings (validated as on create)."""
+    """Change a channel's name, disabled message and settings (validated as on create; a platform channel's blank
+    secret fields keep their stored values, and its platform hears of the change before it commits)."""
     channel.name, channel.disabled_message = _clean_texts(name, disabled_message)
-    channel.config = {**channel.config, **_CLEANERS[ChannelKind(channel.kind)]({**channel.config, **config})}
-    channel.save(update_fields=["name", "disabled_message", "config", "updated_at"])
+    channel.config = {**channel.config, **_config_clean(channel.kind, {**channel.config, **config})}
+    fields = ["name", "disabled_message", "config", "updated_at"]
+    if (platform := platform_for(channel.kind)) is not None:
+        if "provider" in config:
+            channel.provider = _provider_check(channel.kind, config["provider"])
+        channel.secrets = _secrets_merge(channel.kind, channel.secrets, config) or channel.secrets
+        fields += ["provider", "secrets"]
+    channel.save(update_fields=fields)
+    if platform is not None:
+        _route(channel)
+        platform.on_saved(channel)
     audit_record(actor=user, action="channel.updated", target=channel, data={"fields": sorted(config)})
     return channel
 
@@ -173,6 +240,8 @@ def channel_delete(*, channel: Channel, user: Any = None) -> None:
     """Remove the channel and its route; its sessions and messages stay (they belong to the chatbot)."""
     audit_record(actor=user, action="channel.deleted", target=channel, data={"kind": channel.kind})
     channel_route_delete(team=connection.tenant, channel_id=channel.pk)
+    if (platform := platform_for(channel.kind)) is not None:
+        platform.on_deleted(channel)
     channel.delete()
 
 

@@ -18,6 +18,7 @@ from tenant_apps.channels import selectors, services
 from tenant_apps.channels.enums import ChannelKind
 from tenant_apps.channels.forms import ChannelCreateForm, ChannelSettingsForm
 from tenant_apps.channels.models import Channel
+from tenant_apps.channels.platforms import ConnectionResult, platform_for
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.chatbots.models import Chatbot
 from tenants.access import members
@@ -54,7 +55,11 @@ def channel_list_view(request: HttpRequest, chatbot_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 channel = services.channel_create(
-                    chatbot=chatbot, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"], user=request.user
+                    chatbot=chatbot,
+                    kind=form.cleaned_data["kind"],
+                    name=form.cleaned_data["name"],
+                    provider=form.cleaned_data.get("provider"),
+                    user=request.user,
                 )
             except ApplicationError as exc:
                 field = exc.extra.get("field")
@@ -85,6 +90,8 @@ def _initial(channel: Channel) -> dict[str, Any]:
     initial: dict[str, Any] = {"name": channel.name, "disabled_message": channel.disabled_message}
     if channel.kind == ChannelKind.WIDGET:
         initial.update(allowed_domains="\n".join(channel.allowed_domains), auth_level=channel.auth_level)
+    elif platform_for(channel.kind) is not None:
+        initial.update(channel.config, provider=channel.provider_id)
     else:
         initial["callback_url"] = channel.callback_url
     return initial
@@ -148,9 +155,29 @@ def _detail_context(request: HttpRequest, chatbot: Chatbot, channel: Channel, fo
         context["widget_attrs"] = attrs
         context["preview_attrs_json"] = json.dumps(attrs)
         context["vendor_src"] = f"{settings.STATIC_URL}vendor/open-chat-studio-widget/open-chat-studio-widget.esm.js"
+    elif (platform := platform_for(channel.kind)) is not None:
+        context["platform"] = platform
+        context["webhook_url"] = platform.webhook_url(channel, base)
     else:
         context["inbound_url"] = f"{base}/api/channels/{channel.public_id}/messages/"
     return context
+
+
+@members(Role.EDITOR)
+@require_POST
+def channel_test_view(request: HttpRequest, chatbot_id: int, channel_id: int) -> HttpResponse:
+    """Test connection: ask the platform whether the channel's credentials and settings work (nothing is sent to
+    a participant); the answer is shown as a message on the channel page."""
+    channel = _channel(_chatbot(chatbot_id), channel_id)
+    platform = platform_for(channel.kind)
+    if platform is None or platform.test_connection is None:
+        raise Http404("This channel has no connection to test.")
+    try:
+        result = platform.test_connection(channel)
+    except ApplicationError as exc:
+        result = ConnectionResult(False, exc.message)
+    (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect("channels:channel_detail", chatbot_id=chatbot_id, channel_id=channel.pk)
 
 
 @members(Role.EDITOR)

@@ -215,7 +215,9 @@ def _run_pipeline(*, config: BotConfig, context: RunContext) -> RunResult:
     seconds = turn_deadline.turn_time_limit()
     try:
         with turn_deadline.turn_deadline(seconds) as deadline:
-            return pipeline_services.pipeline_run(pipeline=config.pipeline, context=replace(context, deadline=deadline))
+            return pipeline_services.pipeline_run(
+                pipeline=config.pipeline, context=replace(context, deadline=deadline, time_limit=seconds)
+            )
     except RunTimeLimitError as exc:
         if not connection.in_atomic_block and connection.connection is not None and not connection.is_usable():
             connection.close()  # interrupted mid-statement: the store starts on a fresh connection

@@ -23,10 +23,4 @@ CUSTOM_API_REPLAY_WINDOW_SECONDS = env_int("CUSTOM_API_REPLAY_WINDOW_SECONDS", 3
 CHANNEL_SEND_MAX_RETRIES = env_int("CHANNEL_SEND_MAX_RETRIES", 5)
 CHANNEL_SEND_TIMEOUT_SECONDS = env_int("CHANNEL_SEND_TIMEOUT_SECONDS", 10)
 
-# Platform API base URLs are settings so tests point them at loopback doubles (part 2: Telegram, Meta, Slack, Twilio).
-CHANNEL_PLATFORM_BASE_URLS = {
-    "telegram": env_str("TELEGRAM_API_BASE_URL", "https://api.telegram.org"),
-    "meta": env_str("META_GRAPH_BASE_URL", "https://graph.facebook.com"),
-    "slack": env_str("SLACK_API_BASE_URL", "https://slack.com/api"),
-    "twilio": env_str("TWILIO_API_BASE_URL", "https://api.twilio.com"),
-}
+# The platforms' API base URLs are PLATFORM_API_URLS (providers.py): "Test connection" and the senders share them.

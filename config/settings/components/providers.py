@@ -24,6 +24,7 @@ PLATFORM_API_URLS = {
 # while any answers. Apps that reference providers (chatbots, pipelines, channels) add theirs here.
 PROVIDER_USAGE_CHECKS: list[str] = [
     "tenant_apps.pipelines.selectors.pipeline_llm_provider_usage",
+    "tenant_apps.channels.selectors.channel_provider_usage",
 ]
 
 # The demo team's LLM (manage.py setup_demo): OpenAI if OPENAI_API_KEY is set, else Anthropic if

@@ -233,6 +233,7 @@ class RunContext:
     reply_stream: ReplyStream | None = None  # the final reply's tokens, as they come (ADR 0090); None: no streaming
     effects: EffectLog = field(default_factory=NoEffectLog)  # ADR 0066
     deadline: float | None = None  # ``time.monotonic()`` after which no further node starts (the turn's time limit)
+    time_limit: float | None = None  # the seconds that deadline stands for, named in the error
 
 
 def copy_state(state: Mapping[str, Any]) -> dict[str, Any]:

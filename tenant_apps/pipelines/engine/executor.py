@@ -135,9 +135,9 @@ class CompiledPipeline:
             state.reply_stream = ctx.reply_stream if streams else None
             streamed = streamed or streams
             try:
-                if ctx.deadline is not None and monotonic() > ctx.deadline:  # where nothing could interrupt the run
-                    raise RunTimeLimitError()
+                _deadline_check(ctx)  # where nothing could interrupt the run
                 outcome = step.node.run(node_input, state)
+                _deadline_check(ctx)  # a node that returned late (a thread, a C call, a signal that came too late)
                 if step.writes_state:
                     state.check_stored_state()
             except RunTimeLimitError as exc:  # the turn's time limit: this node is the one it stopped (ADR 0065)
@@ -268,3 +268,9 @@ def _topological_order(spec: GraphSpec) -> list[str]:
             if indegree[child] == 0:
                 heapq.heappush(ready, (rank[child], child))
     return order
+
+
+def _deadline_check(ctx: RunContext) -> None:
+    """Over the turn's time limit: the node about to run, or the one that just returned, is the one it stopped."""
+    if ctx.deadline is not None and monotonic() > ctx.deadline:
+        raise RunTimeLimitError(ctx.time_limit)

@@ -81,3 +81,22 @@ def test_a_run_past_its_deadline_starts_no_further_node(run_graph):
     assert result.error.code == "pipeline.time_limit"
     assert result.node_path == ["start"]
     assert "took longer than its time limit" in result.error.message
+
+
+def test_a_node_that_returns_after_the_deadline_fails_with_the_time_limit(run_graph, model):
+    """A node nothing could interrupt (a thread, a C call, an alarm that came too late) and that answers after the
+    turn's limit: its late answer is not the reply — the node fails with the limit, named in the error."""
+    import time
+
+    def slow(messages):
+        time.sleep(0.3)
+        return "far too late"
+
+    model.replies.append(slow)
+
+    result = run_graph(chain(llm()), deadline=time.monotonic() + 0.1, time_limit=0.1)
+
+    assert result.error.code == "pipeline.time_limit"
+    assert result.error.node_id == "llm"
+    assert "took longer than its limit of 0.1 s" in result.error.message
+    assert result.output == ""
