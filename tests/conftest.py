@@ -202,4 +202,4 @@ def eager_tasks() -> Iterator[None]:
 
 from tests.fixtures_providers import catalog, fake_llm, fake_llm_server  # noqa: E402, F401  (fixtures)
 from tests.fixtures_stream import stream_server  # noqa: E402, F401  (fixture)
-from tests.fixtures_worker import live_worker  # noqa: E402, F401  (fixture)
+from tests.fixtures_worker import live_worker, platform_doubles  # noqa: E402, F401  (fixtures)

@@ -5,6 +5,7 @@ worker for ``chat`` whose turns share a small connection pool (ADR 0090)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -20,9 +21,41 @@ CHAT_WORKER_CONCURRENCY = 500
 CHAT_WORKER_POOL = 4  # PostgreSQL connections of the chat worker (the machine's server is shared)
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Where the messaging platforms' loopback doubles listen in this test run (settings.PLATFORM_API_URLS' keys), fixed
+# at the run's start so a session's worker processes send to them: a test starts a platform's double on its port
+# (``LoopbackServer(routes, port=PLATFORM_DOUBLE_PORTS[name])``) and the ``platform_doubles`` fixture points the
+# test process's settings at the same URLs.
+PLATFORM_DOUBLE_PORTS = {name: _free_port() for name in ("telegram", "twilio", "slack", "meta_graph")}
+_PLATFORM_SUFFIX = {"telegram": "", "twilio": "", "slack": "/api/", "meta_graph": "/v25.0"}
+_PLATFORM_ENV = {
+    "telegram": "TELEGRAM_API_URL",
+    "twilio": "TWILIO_API_URL",
+    "slack": "SLACK_API_URL",
+    "meta_graph": "META_GRAPH_API_URL",
+}
+
+
+def platform_double_urls() -> dict[str, str]:
+    return {name: f"http://127.0.0.1:{port}{_PLATFORM_SUFFIX[name]}" for name, port in PLATFORM_DOUBLE_PORTS.items()}
+
+
+@pytest.fixture
+def platform_doubles(settings: object) -> dict[str, int]:
+    """This process's senders call the run's platform doubles (as the live workers do); yields their ports."""
+    settings.PLATFORM_API_URLS = platform_double_urls()  # type: ignore[attr-defined]
+    return PLATFORM_DOUBLE_PORTS
+
+
 def worker_env() -> dict[str, str]:
     db = connection.settings_dict
     env = dict(os.environ)
+    env.update({_PLATFORM_ENV[name]: url for name, url in platform_double_urls().items()})
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",

@@ -32,6 +32,7 @@ class LoopbackServer:
     routes: dict[str, Route]
     host: str = "127.0.0.1"
     received: list[Received] = field(default_factory=list)
+    port: int = 0  # 0: any free port; a fixed one for a double a worker process was told about at its start
 
     def __post_init__(self) -> None:
         owner = self
@@ -76,7 +77,8 @@ class LoopbackServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815 (http.server's names)
 
-        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
 
