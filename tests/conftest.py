@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import pytest_django.fixtures as pytest_django_fixtures
 from django.db import connection
 from django.test import Client
 
@@ -21,6 +22,18 @@ from tenants.enums import Role, TeamStatus
 from tenants.models import Membership, Team
 
 TEAM_A, TEAM_B = "alpha", "bravo"
+
+
+def _databases_always_default(items: Any) -> tuple[set[str], set[str]]:
+    """pytest-django creates the test database only for aliases that collected tests mark as used; a run of tests
+    that reach the database only through ``committed``/``live_worker`` (no ``db``) would otherwise get none and talk
+    to the development database's name. Every run here needs ``default``."""
+    aliases, serialized = _databases_for_setup(items)
+    return aliases | {"default"}, serialized
+
+
+_databases_for_setup = pytest_django_fixtures._get_databases_for_setup
+pytest_django_fixtures._get_databases_for_setup = _databases_always_default
 
 
 @pytest.fixture(scope="session")
