@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,10 @@ logger = logging.getLogger(__name__)
 MAX_REMOTE_ID = 255
 MAX_NAME = 255
 POLL_LIMIT_DEFAULT, POLL_LIMIT_MAX = 50, 100
+# The widget's task poll asks every second, 120 times, from its send on: a reply that came within this long of its
+# message reached the widget that way, and the session poll leaves it out (polls that cross in flight on a busy
+# server would show it twice); a later one only the session poll can show.
+TASK_POLL_WINDOW = timedelta(seconds=120)
 MAX_ATTACHMENT_IDS = 20
 MAX_WAIT_SECONDS = 25.0
 
@@ -300,7 +304,7 @@ def chat_poll_api(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     except ValueError:
         limit = POLL_LIMIT_DEFAULT
     messages, has_more = conversation_selectors.messages_since(
-        session=session, since=since, limit=limit, participant_messages=False, turn_replies=since is not None
+        session=session, since=since, limit=limit, participant_messages=False, turn_replies_after=TASK_POLL_WINDOW
     )
     return JsonResponse(
         {

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 from django.utils import timezone
 
@@ -236,18 +236,23 @@ def messages_since(
     since: datetime | None,
     limit: int,
     participant_messages: bool = True,
-    turn_replies: bool = True,
+    turn_replies_after: timedelta | None = None,
 ) -> tuple[list[ChatMessage], bool]:
     """Visible messages of ``session`` created after ``since`` (exclusive), oldest first, at most ``limit``; and
-    whether there are more. Without ``participant_messages`` the participant's own are left out; without
-    ``turn_replies`` so are the replies to the participant's visible messages (the widget poll, ADR 0100)."""
+    whether there are more. Without ``participant_messages`` the participant's own are left out. With
+    ``turn_replies_after``, so are the replies to the participant's visible messages that came within that long of
+    their message (the widget's task poll shows those; its session poll must not show them again, ADR 0100)."""
     qs = session.messages.filter(hidden=False)
     if since is not None:
         qs = qs.filter(created_at__gt=since)
     if not participant_messages:
         qs = qs.exclude(role=MessageRole.USER)
-    if not turn_replies:
-        qs = qs.exclude(reply_to__role=MessageRole.USER, reply_to__hidden=False)
+    if turn_replies_after is not None:
+        qs = qs.exclude(
+            reply_to__role=MessageRole.USER,
+            reply_to__hidden=False,
+            created_at__lte=F("reply_to__created_at") + turn_replies_after,
+        )
     rows = list(qs.order_by("created_at", "id")[: limit + 1])
     return rows[:limit], len(rows) > limit
 

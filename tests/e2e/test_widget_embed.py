@@ -84,10 +84,6 @@ def _widget_send(visitor, text: str) -> None:
     textarea.press("Enter")
 
 
-@pytest.mark.xfail(
-    reason="4 bubbles where 2 are expected since the streaming merge (issue 12 note)",
-    strict=False,
-)
 def test_npm_widget_on_another_origin(page, stack, browser, host_site):
     root, port = host_site
     login(page, stack, DEMO_EMAIL, DEMO_PASSWORD)

@@ -254,16 +254,29 @@ def test_poll_race_never_shows_the_participants_message_twice(widget: Any, visit
 
 
 def test_poll_returns_bot_messages_since_exclusive_ascending(widget: Any, visitor: Any, fake_llm: Any) -> None:
+    """The session poll brings what the task poll does not: messages the bot sends on its own (events, schedules)
+    and a reply that came after the widget's task poll gave up. The reply its task poll showed never comes twice,
+    however late a poll that crossed it is answered."""
+    from datetime import timedelta
+
+    from tenant_apps.conversations.enums import MessageRole
+
     session_id = _start(visitor, widget).json()["session_id"]
     task_id = _send(visitor, widget, session_id).json()["task_id"]
     turns.turn_process(message_id=int(task_id))
     user_message = ChatMessage.objects.get(pk=int(task_id))
     since = user_message.created_at.isoformat().replace("+00:00", "Z")
+    nudge = ChatMessage.objects.create(session=user_message.session, role=MessageRole.ASSISTANT, content="Still there?")
 
     polled = visitor.get(f"/api/chat/{session_id}/poll/", {"since": since}, **_headers(widget)).json()
+    late_reply = ChatMessage.objects.get(reply_to=user_message)
+    ChatMessage.objects.filter(pk=late_reply.pk).update(created_at=user_message.created_at + timedelta(seconds=121))
+    ChatMessage.objects.filter(pk=nudge.pk).update(created_at=user_message.created_at + timedelta(seconds=122))
+    after_timeout = visitor.get(f"/api/chat/{session_id}/poll/", {"since": since}, **_headers(widget)).json()
     bad = visitor.get(f"/api/chat/{session_id}/poll/", {"since": "yesterday"}, **_headers(widget))
 
-    assert [m["content"] for m in polled["messages"]] == ["Echo: hello"]
+    assert [m["content"] for m in polled["messages"]] == ["Still there?"]
+    assert [m["content"] for m in after_timeout["messages"]] == ["Echo: hello", "Still there?"]
     assert polled["has_more"] is False
     assert polled["session_status"] == "active"
     assert bad.status_code == 400
