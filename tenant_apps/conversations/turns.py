@@ -251,9 +251,6 @@ def _turn_store_failed(
     then only marked failed) or another delivery stored first."""
     logger.error("turn.store_failed", extra={"message_id": message.pk}, exc_info=exc)
     reason = strict_json.clean_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "")[:300]
-    reply = ChatMessage(
-        session=session, role=MessageRole.ASSISTANT, content=APOLOGY, reply_to=message, metadata={"error": True}
-    )
     trace = Trace(
         session=session,
         message=message,
@@ -271,13 +268,8 @@ def _turn_store_failed(
     )
     try:
         with turn_sql.transaction_if(False):
-            turn_sql.turn_write(
-                reply=reply,
-                trace=trace,
-                message_id=message.pk,
-                turn_status=TurnStatus.FAILED,
-                session_id=session.pk,
-                session={"last_activity_at": timezone.now()},
+            return _reply_without_run(
+                message=message, content=APOLOGY, metadata={"error": True}, trace=trace, status=TurnStatus.FAILED
             )
     except IntegrityError:
         return None
@@ -287,6 +279,25 @@ def _turn_store_failed(
         logger.error("turn.failure_store_failed", extra={"message_id": message.pk}, exc_info=again)
         turn_sql.turn_fail(message.pk)
         return None
+
+
+def _reply_without_run(
+    *, message: ChatMessage, content: str, metadata: dict[str, Any], trace: Trace, status: str
+) -> ChatMessage:
+    """A reply and its trace where no pipeline result is stored (a refusal, a poison turn): one statement, which
+    raises ``IntegrityError`` when another delivery answered first."""
+    session = message.session
+    reply = ChatMessage(
+        session=session, role=MessageRole.ASSISTANT, content=content, reply_to=message, metadata=metadata
+    )
+    turn_sql.turn_write(
+        reply=reply,
+        trace=trace,
+        message_id=message.pk,
+        turn_status=status,
+        session_id=session.pk,
+        session={"last_activity_at": timezone.now()},
+    )
     return reply
 
 
@@ -304,13 +315,6 @@ def _refusal_store(
 ) -> ChatMessage:
     """A turn the team's plan or spend cap refused: the owner's limit message as the reply and the reason on the
     trace, in one statement; no pipeline ran, so no usage."""
-    reply = ChatMessage(
-        session=session,
-        role=MessageRole.ASSISTANT,
-        content=allowance.message,
-        reply_to=message,
-        metadata={"billing": allowance.reason},
-    )
     trace = Trace(
         session=session,
         message=message,
@@ -319,17 +323,15 @@ def _refusal_store(
         version_number=config.version_number,
     )
     try:
-        turn_sql.turn_write(
-            reply=reply,
+        return _reply_without_run(
+            message=message,
+            content=allowance.message,
+            metadata={"billing": allowance.reason},
             trace=trace,
-            message_id=message.pk,
-            turn_status=TurnStatus.DONE,
-            session_id=session.pk,
-            session={"last_activity_at": timezone.now()},
+            status=TurnStatus.DONE,
         )
     except IntegrityError:  # another delivery answered first
         return ChatMessage.objects.get(reply_to_id=message.pk)
-    return reply
 
 
 def _turn_store(
