@@ -76,6 +76,23 @@ def event_list_view(request: HttpRequest, chatbot_id: int) -> HttpResponse:
     )
 
 
+def _trigger_form_page(
+    request: HttpRequest, chatbot: Chatbot, trigger: Any, form: Any, *, kind: str, save: Any, saved: str
+) -> HttpResponse:
+    """The add/edit page of a trigger of either kind: ``save(form)`` on a valid POST, then back to the Events tab."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form)
+        except ApplicationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, saved)
+            return redirect("events:event_list", chatbot_id=chatbot.pk)
+    return render(
+        request, "events/trigger_form.html", {"chatbot": chatbot, "form": form, "trigger": trigger, "kind": kind}
+    )
+
+
 @members(Role.EDITOR)
 def static_trigger_edit_view(request: HttpRequest, chatbot_id: int, trigger_id: int | None = None) -> HttpResponse:
     chatbot = _chatbot(chatbot_id)
@@ -83,26 +100,28 @@ def static_trigger_edit_view(request: HttpRequest, chatbot_id: int, trigger_id: 
         _found(selectors.static_trigger_get, chatbot=chatbot, trigger_id=trigger_id) if trigger_id is not None else None
     )
     initial = {**StaticTriggerForm.initial_from(trigger), "event": trigger.event} if trigger else None
+
+    def save(form: StaticTriggerForm) -> None:
+        services.static_trigger_save(
+            chatbot=chatbot,
+            trigger=trigger,
+            name=form.cleaned_data["name"],
+            event=form.cleaned_data["event"],
+            action=form.cleaned_data["action"],
+            params=form.params(),
+            is_active=form.cleaned_data["is_active"],
+            actor=request.user,
+        )
+
     form = StaticTriggerForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.static_trigger_save(
-                chatbot=chatbot,
-                trigger=trigger,
-                name=form.cleaned_data["name"],
-                event=form.cleaned_data["event"],
-                action=form.cleaned_data["action"],
-                params=form.params(),
-                is_active=form.cleaned_data["is_active"],
-                actor=request.user,
-            )
-        except ApplicationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, "Trigger saved. It fires once you publish a new version.")
-            return redirect("events:event_list", chatbot_id=chatbot.pk)
-    return render(
-        request, "events/trigger_form.html", {"chatbot": chatbot, "form": form, "trigger": trigger, "kind": "static"}
+    return _trigger_form_page(
+        request,
+        chatbot,
+        trigger,
+        form,
+        kind="static",
+        save=save,
+        saved="Trigger saved. It fires once you publish a new version.",
     )
 
 
@@ -124,49 +143,51 @@ def timeout_trigger_edit_view(request: HttpRequest, chatbot_id: int, trigger_id:
             "from_first_message": trigger.from_first_message,
             "repeat": trigger.repeat,
         }
+
+    def save(form: TimeoutTriggerForm) -> None:
+        services.timeout_trigger_save(
+            chatbot=chatbot,
+            trigger=trigger,
+            name=form.cleaned_data["name"],
+            delay_seconds=form.delay_seconds(),
+            from_first_message=form.cleaned_data["from_first_message"],
+            repeat=form.cleaned_data["repeat"],
+            action=form.cleaned_data["action"],
+            params=form.params(),
+            is_active=form.cleaned_data["is_active"],
+            actor=request.user,
+        )
+
     form = TimeoutTriggerForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.timeout_trigger_save(
-                chatbot=chatbot,
-                trigger=trigger,
-                name=form.cleaned_data["name"],
-                delay_seconds=form.delay_seconds(),
-                from_first_message=form.cleaned_data["from_first_message"],
-                repeat=form.cleaned_data["repeat"],
-                action=form.cleaned_data["action"],
-                params=form.params(),
-                is_active=form.cleaned_data["is_active"],
-                actor=request.user,
-            )
-        except ApplicationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, "Timeout saved. It fires once you publish a new version.")
-            return redirect("events:event_list", chatbot_id=chatbot.pk)
-    return render(
-        request, "events/trigger_form.html", {"chatbot": chatbot, "form": form, "trigger": trigger, "kind": "timeout"}
+    return _trigger_form_page(
+        request,
+        chatbot,
+        trigger,
+        form,
+        kind="timeout",
+        save=save,
+        saved="Timeout saved. It fires once you publish a new version.",
     )
+
+
+def _trigger_delete(request: HttpRequest, chatbot_id: int, trigger_id: int, get: Any) -> HttpResponse:
+    chatbot = _chatbot(chatbot_id)
+    trigger = _found(get, chatbot=chatbot, trigger_id=trigger_id)
+    services.trigger_delete(trigger=trigger, actor=request.user)
+    messages.success(request, f"Deleted “{trigger.name}” from the working copy.")
+    return redirect("events:event_list", chatbot_id=chatbot.pk)
 
 
 @members(Role.EDITOR)
 @require_POST
 def static_trigger_delete_view(request: HttpRequest, chatbot_id: int, trigger_id: int) -> HttpResponse:
-    chatbot = _chatbot(chatbot_id)
-    trigger = _found(selectors.static_trigger_get, chatbot=chatbot, trigger_id=trigger_id)
-    services.trigger_delete(trigger=trigger, actor=request.user)
-    messages.success(request, f"Deleted “{trigger.name}” from the working copy.")
-    return redirect("events:event_list", chatbot_id=chatbot.pk)
+    return _trigger_delete(request, chatbot_id, trigger_id, selectors.static_trigger_get)
 
 
 @members(Role.EDITOR)
 @require_POST
 def timeout_trigger_delete_view(request: HttpRequest, chatbot_id: int, trigger_id: int) -> HttpResponse:
-    chatbot = _chatbot(chatbot_id)
-    trigger = _found(selectors.timeout_trigger_get, chatbot=chatbot, trigger_id=trigger_id)
-    services.trigger_delete(trigger=trigger, actor=request.user)
-    messages.success(request, f"Deleted “{trigger.name}” from the working copy.")
-    return redirect("events:event_list", chatbot_id=chatbot.pk)
+    return _trigger_delete(request, chatbot_id, trigger_id, selectors.timeout_trigger_get)
 
 
 # ------------------------------------------------------------------------------------------------- broadcasts
