@@ -123,7 +123,7 @@ def test_ingress_has_a_wildcard_host_with_tls_and_routes_streams():
 
     assert any(host.startswith("*.") for host in hosts)
     assert set(hosts) <= tls_hosts
-    assert backends == {"/stream/": "stream", "/": "web"}
+    assert backends == {"/stream/": "stream", "/mcp/": "stream", "/": "web"}
 
 
 def test_migration_job_uses_the_skip_gate():
@@ -160,6 +160,7 @@ def test_compose_runs_every_process_and_routes_streams_through_nginx():
     queues = {s["command"][s["command"].index("-Q") + 1] for s in services.values() if "-Q" in s.get("command", [])}
     assert queues == {q.value for q in Queue}
     assert "location /stream/" in nginx
+    assert "location /mcp/" in nginx
     assert "proxy_pass http://stream" in nginx
     assert "*.${BASE_DOMAIN}" in nginx
 

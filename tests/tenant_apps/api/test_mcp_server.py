@@ -25,7 +25,8 @@ CEILING = 120.0
 
 @pytest.fixture
 def live_mcp(django_db_setup: None, committed: None) -> Iterator[str]:
-    from tenant_apps.api.mcp_server import application
+    """The product's ASGI process (config/asgi.py: the stream server, with the MCP server under /mcp/)."""
+    from config.asgi import application
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
