@@ -74,6 +74,7 @@ def test_triggers_schedules_and_broadcasts(page, stack):
     page.get_by_test_id("session-table").get_by_role("link").first.click()
     page.get_by_test_id("participant-link").click()
     form = page.get_by_test_id("schedule-form")
+    form.get_by_label("Chatbot").select_option(label="Demo assistant")  # the demo participant chats with two bots
     form.get_by_label("Message").fill("Don't forget your appointment tomorrow")
     form.get_by_label("First send (UTC)").fill(f"{(datetime.now(UTC) + timedelta(days=2)).date()}T09:00")
     form.get_by_label("Repeat every").fill("1")
