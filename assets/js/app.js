@@ -92,7 +92,8 @@ document.addEventListener("htmx:afterRequest", (event) => {
 });
 
 // A public link's first message starts its session: later sends go to the session's own address (also a send that
-// was queued while the first was in flight: its path is fixed when it is issued).
+// was queued while the first was in flight: its path is fixed when it is issued). The form is not re-processed:
+// htmx.process on a changed element forgets its queued request, and the message typed meanwhile would be lost.
 function sessionSendPath(form) {
   const query = (form.getAttribute("hx-post") || "").split("?")[1] || "";
   const params = new URLSearchParams(query);
@@ -101,10 +102,7 @@ function sessionSendPath(form) {
 }
 document.addEventListener("chat-session", (event) => {
   const form = document.querySelector("form[data-chat-composer]");
-  if (!form || !event.detail?.base) return;
-  form.dataset.sessionBase = event.detail.base;
-  form.setAttribute("hx-post", sessionSendPath(form));
-  htmx.process(form);
+  if (form && event.detail?.base) form.dataset.sessionBase = event.detail.base;
 });
 document.addEventListener("htmx:configRequest", (event) => {
   const form = event.detail.elt;
