@@ -82,7 +82,30 @@ COMPONENTS = ("web", "worker", "postgres", "redis")
 OCS_TURNS_S, OCS_CPU_MS = 7.0, 250.0  # Open Chat Studio at 10 conversations (figures from the issue)
 TARGETS = "≥150 turns/s at 10 conversations, p50 < 30 ms at 1 conversation, < 10 ms CPU per turn"
 
-SEND_URL = re.compile(r'hx-post="(/c/[^"]+/s/[^"]+/send/(?:\?wait=\d+)?)"')
+SEND_URL = re.compile(r'hx-post="(/c/[^"]+/send/)([^"]*)"')
+
+
+def send_path(html: str, *, wait: bool = True) -> str:
+    """The chat page's send URL, as a non-streaming client uses it: the page's path and ``?new=1`` (a visit's
+    first message starts its session there), ``?wait=20`` when ``wait`` (the request holds on for the reply), never
+    ``stream=1``."""
+    match = SEND_URL.search(html)
+    if match is None:
+        raise RuntimeError("no send form on the chat page")
+    query = match.group(2).replace("&amp;", "&").lstrip("?")
+    params = [p for p in query.split("&") if p.startswith("new=")] + (["wait=20"] if wait else [])
+    return match.group(1) + ("?" + "&".join(params) if params else "")
+
+
+def session_send_path(response_headers: Any, current: str, *, wait: bool = True) -> str:
+    """After a visit's first message: the session's own send URL (the ``chat-session`` event), else ``current``."""
+    trigger = response_headers.get("HX-Trigger") or ""
+    if "chat-session" not in trigger:
+        return current
+    base = json.loads(trigger)["chat-session"]["base"]
+    return f"{base}send/" + ("?wait=20" if wait else "")
+
+
 CSRF = re.compile(r'"X-CSRFToken": "([^"]+)"')
 PENDING = re.compile(r'id="pending-(\d+)"[^>]*hx-get="([^"]+)" hx-trigger="load( delay:[^"]+)?"')
 PG_BACKEND = re.compile(r"^postgres: (?:\S+: )?\S+ (\S+) (?:\S+\(\d+\)|\[local\])")  # user db host(port)
@@ -212,7 +235,7 @@ class ProductChat:
     def open(self, query: str) -> None:
         page = self.http.get(self.page + query, headers={"HX-Request": None}, timeout=30)  # may redirect once
         page.raise_for_status()
-        self.send = SEND_URL.search(page.text).group(1)  # type: ignore[union-attr]
+        self.send = send_path(page.text)
         csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
         self.http.headers.update({"X-CSRFToken": csrf, "HX-Request": "true"})
 
@@ -222,7 +245,8 @@ class ProductChat:
             self.open("?new=1")
         self.turns += 1
         start = time.perf_counter()
-        html = self.http.post(self.url + self.send, data={"message": text}, timeout=30).text
+        sent = self.http.post(self.url + self.send, data={"message": text}, timeout=30)
+        self.send, html = session_send_path(sent.headers, self.send), sent.text
         self.requests += 1
         while (pending := PENDING.search(html)) and time.perf_counter() - start < 30:
             if pending.group(3):  # "load delay:1s": the long poll found no free slot; htmx waits before asking
@@ -448,12 +472,15 @@ def count_queries(kind: str) -> dict[str, int]:
             public_id = Chatbot.objects.get(is_public=True).public_id
         client = Client(HTTP_HOST="demo.localhost", HTTP_HX_REQUEST="true")
         page = client.get(f"/c/{public_id}/", follow=True).content.decode()
-        send_url = SEND_URL.search(page).group(1)  # type: ignore[union-attr]
+        send_url = send_path(page)
         delay = 0.05
         stub = mock.patch.object(tasks.turn_process_task, "delay", side_effect=lambda message_id: enqueue(message_id))
 
         def send(text: str) -> str | None:
-            pending = PENDING.search(html := client.post(send_url, {"message": text}).content.decode())
+            nonlocal send_url
+            response = client.post(send_url, {"message": text})
+            send_url = session_send_path(response.headers, send_url)
+            pending = PENDING.search(html := response.content.decode())
             assert pending or f"Echo: {text}" in html
             return pending.group(2) if pending else None
 

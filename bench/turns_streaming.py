@@ -56,6 +56,8 @@ from bench.turns import (  # noqa: E402
     psql,
     reset,
     revision,
+    send_path,
+    session_send_path,
 )
 
 DB = "bench_streaming"
@@ -74,7 +76,6 @@ ENV = {
     "RATE_LIMITS_ENABLED": "false",  # every visitor here comes from one address; abuse limits are not measured
 }
 COMPONENTS = ("web", "chat", "postgres", "redis")
-SEND = re.compile(r'hx-post="(/c/[^"]+/s/[^"]+/send/)[^"]*"')  # the send URL without its query (no ?wait)
 PG_BACKEND = re.compile(r"^postgres: (?:\S+: )?\S+ (\S+) ")
 
 
@@ -270,7 +271,7 @@ class Conversation:
     async def open(self, query: str = "") -> None:
         page = await self.http.get(self.page + query)
         page.raise_for_status()
-        self.send = SEND.search(page.text).group(1)  # type: ignore[union-attr]
+        self.send = send_path(page.text, wait=False)  # no ?wait: the answer comes at once, the reply by Redis
         self.http.headers.update({"X-CSRFToken": CSRF.search(page.text).group(1), "HX-Request": "true"})  # type: ignore[union-attr]
 
     async def turn(self, listener: Listener, text: str) -> tuple[float, Turn]:
@@ -279,6 +280,7 @@ class Conversation:
         self.turns += 1
         started = time.perf_counter()
         sent = await self.http.post(self.send, data={"message": text})
+        self.send = session_send_path(sent.headers, self.send, wait=False)
         pending = PENDING.search(sent.text) or re.search(r'id="pending-(\d+)"', sent.text)
         if pending is None:
             raise RuntimeError(f"no pending bubble in the send's answer: {sent.status_code} {sent.text[:300]}")
