@@ -733,3 +733,16 @@ def test_real_worker_answers_a_signed_webhook_on_the_graph_double_in_the_right_t
         while Delivery.objects.get(message=reply).status != DeliveryStatus.SENT and time.monotonic() < deadline:
             time.sleep(0.2)
         assert Delivery.objects.get(message=reply).status == DeliveryStatus.SENT
+
+
+def test_webhook_acknowledgement_stays_within_its_queries(
+    whatsapp: Any, apex_client: Any, django_assert_max_num_queries: Any
+) -> None:
+    _post(apex_client, WHATSAPP_URL, _whatsapp_body(wamid="wamid.WARM"))  # the participant and session exist now
+
+    # route, channel, participant, redelivery check, open session, session link, lock, insert (+ search paths and
+    # savepoints of the test's transaction)
+    with django_assert_max_num_queries(16):
+        response = _post(apex_client, WHATSAPP_URL, _whatsapp_body(wamid="wamid.NEXT"))
+
+    assert response.status_code == 200
