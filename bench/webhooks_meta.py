@@ -92,10 +92,10 @@ def signed_body(n: int, participant: str) -> tuple[bytes, str]:
     return body, "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-async def load(args: argparse.Namespace, url: str, host: str, pause: Any) -> dict:
+async def load(args: argparse.Namespace, rate: float, first: int, url: str, host: str, pause: Any) -> dict:
     import httpx
 
-    total = int(args.rate * args.duration)
+    total = int(rate * args.duration)
     participants = max(1, total // 5)  # each participant writes about five times over the run
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
@@ -119,24 +119,25 @@ async def load(args: argparse.Namespace, url: str, host: str, pause: Any) -> dic
         start = time.perf_counter()
         paused = False
         for n in range(total):
-            due = start + n / args.rate
+            due = start + n / rate
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             if args.pause_worker and not paused and n >= total // 3:
                 paused = True
                 tasks.append(asyncio.create_task(pause(args.pause_worker)))
-            body, signature = signed_body(n, f"1555{n % participants:07d}")
+            body, signature = signed_body(first + n, f"1555{n % participants:07d}")
             sent.append(n)
             tasks.append(asyncio.create_task(post(body, signature)))
             if args.replays and n and (n * args.replays) % 1 < args.replays:  # about that share, spread evenly
                 earlier = sent[(n * 7919) % len(sent)]
-                body, signature = signed_body(earlier, f"1555{earlier % participants:07d}")
+                body, signature = signed_body(first + earlier, f"1555{earlier % participants:07d}")
                 replays += 1
                 tasks.append(asyncio.create_task(post(body, signature)))
         wall = time.perf_counter() - start
         await asyncio.gather(*tasks)
-    return {"latencies": latencies, "statuses": statuses, "messages": total, "replays": replays, "wall": wall}
+    return {"latencies": latencies, "statuses": statuses, "messages": total, "replays": replays, "wall": wall,
+            "rate": rate, "first": first}  # fmt: skip
 
 
 def answered(graph: MetaGraphApi) -> Counter[int]:
@@ -158,10 +159,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--rate", type=float, default=200, help="signed webhook requests per second (default 200)")
+    parser.add_argument("--rate", default="200", help="signed requests per second, a level each (e.g. 100,200)")
     parser.add_argument("--duration", type=float, default=15, help="seconds of load (default 15)")
     parser.add_argument("--replays", type=float, default=0.05, help="share of redelivered bodies (default 0.05)")
     parser.add_argument("--pause-worker", type=float, default=0, help="stop the chat worker this long mid-run")
+    parser.add_argument("--chat-concurrency", type=int, default=200, help="gevent greenlets of the chat worker")
     parser.add_argument("--answer-timeout", type=float, default=180, help="seconds to wait for every reply")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # TERM also stops the stack (the finally below)
@@ -190,8 +192,8 @@ def main() -> None:
         stack.start("webhooks-meta-web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
         chat = stack.start(
             "webhooks-meta-chat", sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "chat@benchmeta",
-            "-Q", "chat", "-P", "gevent", "--concurrency", "500", "--without-gossip", "--without-mingle",
-            "--loglevel", "WARNING",
+            "-Q", "chat", "-P", "gevent", "--concurrency", str(args.chat_concurrency), "--without-gossip",
+            "--without-mingle", "--loglevel", "WARNING",
         )  # fmt: skip
         host = f"localhost:{port}"
         stack.wait_http(f"http://127.0.0.1:{port}/healthz", host)
@@ -204,49 +206,61 @@ def main() -> None:
             finally:
                 os.killpg(chat, signal.SIGCONT)
 
-        result = asyncio.run(load(args, f"http://127.0.0.1:{port}/webhooks/meta/whatsapp/", host, pause))
-        began = time.monotonic()
-        while time.monotonic() - began < args.answer_timeout and len(answered(graph)) < result["messages"]:
-            time.sleep(0.5)
-        settle = time.monotonic() - began
-        time.sleep(2)  # a second reply, if there were one, would come now
-        counts = answered(graph)
+        rows, first = [], 0
+        for rate in [float(r) for r in args.rate.split(",")]:
+            result = asyncio.run(
+                load(args, rate, first, f"http://127.0.0.1:{port}/webhooks/meta/whatsapp/", host, pause)
+            )
+            expected = range(first, first + result["messages"])
+            began = time.monotonic()
+            while time.monotonic() - began < args.answer_timeout:
+                done = answered(graph)
+                if all(n in done for n in expected):
+                    break
+                time.sleep(0.5)
+            settle = time.monotonic() - began
+            time.sleep(2)  # a second reply, if there were one, would come now
+            counts = answered(graph)
+            rows.append((result, Counter({n: counts[n] for n in expected if counts[n]}), settle))
+            print(row(*rows[-1]), flush=True)
+            first += result["messages"]
     finally:
         stack.stop()
         graph.__exit__(None, None, None)
         reset(DB, ENV["REDIS_URL"], create=False)
-    print(report(args, result, counts, settle))
+    print(report(args, rows))
 
 
-def report(args: argparse.Namespace, result: dict, counts: Counter[int], settle: float) -> str:
+def row(result: dict, counts: Counter[int], settle: float) -> str:
+    lat = result["latencies"]
+    achieved = (result["messages"] + result["replays"]) / max(result["wall"], 1e-9)
+    return (
+        f"| {result['rate']:g} ({achieved:.0f}) | {len(lat)} | {ms(lat, 50):.1f} / {ms(lat, 95):.1f} / "
+        f"{max(lat) * 1000 if lat else float('nan'):.0f} | {dict(sorted(result['statuses'].items()))} | "
+        f"{result['messages']} | {result['replays']} | {sum(1 for c in counts.values() if c == 1)} | "
+        f"{result['messages'] - len(counts)} | {sum(1 for c in counts.values() if c > 1)} | {settle:.1f} s |"
+    )
+
+
+def report(args: argparse.Namespace, rows: list[tuple[dict, Counter[int], float]]) -> str:
     model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     machine = f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} CPUs"
     sync, fsync = psql("SHOW synchronous_commit")[0][0], psql("SHOW fsync")[0][0]
-    lat = result["latencies"]
-    lost = result["messages"] - len(counts)
-    twice = sum(1 for c in counts.values() if c > 1)
-    achieved = (result["messages"] + result["replays"]) / max(result["wall"], 1e-9)
     return "\n".join(
         [
             f"## Meta WhatsApp webhooks — {date.today()} — {machine}",
             "",
-            f"bench/webhooks_meta.py: signed WhatsApp Cloud API webhook bodies at {args.rate:g}/s offered "
-            f"({achieved:.0f}/s achieved) for {args.duration:g} s ({args.replays:.0%} redeliveries) against gunicorn "
-            f"gthread 1×32 + the gevent chat worker sending to the Graph double; fake LLM answering at once. "
-            f"PostgreSQL fsync={fsync}, synchronous_commit={sync}."
-            + (
-                f" Chat worker stopped (SIGSTOP) for {args.pause_worker:g} s a third into the run."
-                if args.pause_worker
-                else ""
-            )
-            + " Load generator on the same (shared, busy) machine.",
+            f"bench/webhooks_meta.py: signed WhatsApp Cloud API webhook bodies at a fixed offered rate for "
+            f"{args.duration:g} s per level ({args.replays:.0%} redeliveries of earlier bodies) against gunicorn "
+            f"gthread 1×32 + the gevent chat worker (turns, Graph API sends to the double); fake LLM answering at "
+            f"once. PostgreSQL fsync={fsync}, synchronous_commit={sync}."
+            + (f" Chat worker stopped (SIGSTOP) for {args.pause_worker:g} s a third in." if args.pause_worker else "")
+            + " Load generator, fake LLM and Graph double on the same (shared, busy) machine.",
             "",
-            "| requests | ack p50 / p95 / max ms | statuses | messages | answered once | lost | answered twice | "
-            "all answered after |",
-            "|---:|---:|---|---:|---:|---:|---:|---:|",
-            f"| {len(lat)} | {ms(lat, 50):.1f} / {ms(lat, 95):.1f} / {max(lat) * 1000 if lat else float('nan'):.0f} | "
-            f"{dict(sorted(result['statuses'].items()))} | {result['messages']} | "
-            f"{sum(1 for c in counts.values() if c == 1)} | {lost} | {twice} | {settle:.1f} s |",
+            "| offered (achieved) req/s | requests | ack p50 / p95 / max ms | statuses | messages | redeliveries | "
+            "answered once | lost | answered twice | all answered after |",
+            "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+            *(row(*r) for r in rows),
             "",
         ]
     )
