@@ -100,7 +100,7 @@ def _participant_lock(channel: Channel, participant: str) -> None:
     body it got no quick answer for while the first delivery may still be storing, and a new participant's first
     messages can arrive together: without this both would find no session and start one each (two sessions, the
     same message twice, two replies)."""
-    name = f"meta:{connection.schema_name}:{channel.pk}:{participant}".encode()
+    name = f"meta:{connection.schema_name}:{channel.pk}:{participant}".encode()  # type: ignore[attr-defined]
     key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
