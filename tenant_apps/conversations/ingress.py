@@ -50,7 +50,8 @@ class Inbound:
     16 KB) is stored on the session, in its state under ``remote_context``, where pipelines read it. ``history``
     is earlier turns the caller replays (the OpenAI-compatible endpoint's ``messages``): ``(role, text)`` pairs with
     role ``user`` or ``assistant``, stored before the message in the same transaction, so the turn reads them as
-    the session's history (at most ``MAX_HISTORY`` of them, each within ``MAX_TEXT``).
+    the session's history (at most ``MAX_HISTORY`` of them, each within ``MAX_TEXT``). ``metadata`` is what the
+    platform said about the message beyond its text (its own timestamp, media ids), stored on it as given.
     """
 
     text: str = ""
@@ -62,6 +63,7 @@ class Inbound:
     # hidden, answered by a normal turn, and not itself a "new participant message" event.
     hidden: bool = False
     history: Sequence[tuple[str, str]] = ()
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +157,7 @@ def message_receive(*, session: ChatSession, inbound: Inbound) -> Received:
                 attachments=[uploads.attachment_entry(chat_file) for chat_file in files],
                 turn_status=TurnStatus.NONE if consent_pending else TurnStatus.PENDING,
                 hidden=inbound.hidden,
+                metadata=dict(inbound.metadata or {}),
             )
             turn_sql.message_insert(message)
             if files:

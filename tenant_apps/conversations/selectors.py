@@ -225,6 +225,33 @@ def message_by_external_id(*, chatbot_id: int, participant_id: int, external_id:
     )
 
 
+def participant_last_message(*, participant_id: int, session_ids: Any) -> ChatMessage | None:
+    """The participant's newest visible message in ``session_ids`` (a channel's sessions), with only its time and
+    metadata loaded: where a platform's reply window starts."""
+    return (
+        ChatMessage.objects.filter(
+            session_id__in=session_ids, session__participant_id=participant_id, role=MessageRole.USER, hidden=False
+        )
+        .only("id", "created_at", "metadata")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def bot_messages_to(*, participant_identifier: str, session_ids: Any) -> QuerySet[ChatMessage]:
+    """The bot's messages (replies and others) to the participant in ``session_ids``, newest first, with only their
+    metadata loaded (a platform's delivery statuses are written on them)."""
+    return (
+        ChatMessage.objects.filter(
+            session_id__in=session_ids,
+            session__participant__identifier=participant_identifier,
+            role__in=(MessageRole.ASSISTANT, MessageRole.SYSTEM),
+        )
+        .only("id", "created_at", "metadata")
+        .order_by("-id")
+    )
+
+
 def message_for_delivery(*, message_id: int) -> ChatMessage | None:
     """A reply with what a channel's sender needs (session, participant, the message it answers): one query."""
     return ChatMessage.objects.select_related("session__participant", "reply_to").filter(pk=message_id).first()

@@ -272,6 +272,13 @@ def export_create(*, filters: SessionFilters, user: Any) -> SessionExport:
     return export
 
 
+def message_metadata_merge(*, message_id: int, values: dict[str, Any]) -> None:
+    """Set top-level keys of a message's metadata (a JSON merge: other keys, and concurrent writes of them, stay):
+    what a platform said about a message after it was stored (its ids, its delivery status)."""
+    merged = CombinedExpression(F("metadata"), "||", Value(values, output_field=JSONField()))
+    ChatMessage.objects.filter(pk=message_id).update(metadata=merged)
+
+
 def message_delivery_note(*, message_id: int, status: str, error: str = "") -> None:
     """Record on a reply how its channel's send went (``metadata["delivery"]``: status, and the error of a final
     failure), so the session page shows a reply that never reached the participant. A JSON merge: nothing else in
