@@ -47,7 +47,6 @@ from bench.turns import (  # noqa: E402
     CELERY_ARGS,
     CSRF,
     GUNICORN,
-    PENDING,
     REDIS,
     SERVER,
     TICK_MS,
@@ -281,7 +280,8 @@ class Conversation:
         started = time.perf_counter()
         sent = await self.http.post(self.send, data={"message": text})
         self.send = session_send_path(sent.headers, self.send, wait=False)
-        pending = PENDING.search(sent.text) or re.search(r'id="pending-(\d+)"', sent.text)
+        # The last pending bubble is this message's (a visit's first send also carries the greeting's turn).
+        pending = ([*re.finditer(r'id="pending-(\d+)"', sent.text)] or [None])[-1]
         if pending is None:
             raise RuntimeError(f"no pending bubble in the send's answer: {sent.status_code} {sent.text[:300]}")
         turn = listener.turn(int(pending.group(1)))
