@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ROOT, login
+from tests.fakes.llm_server import Profile
 
 pytestmark = pytest.mark.e2e
 
@@ -47,12 +48,21 @@ def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     server.shutdown()
 
 
-def _host_page(root: Path, name: str, attrs: dict[str, str]) -> str:
+def _host_page(root: Path, name: str, attrs: dict[str, str], *, ours: dict[str, str] | None = None) -> str:
+    """A shop page with the npm widget; with ``ours``, our streaming widget beside it (served by the team host)."""
     attributes = " ".join(f'{key}="{value}"' for key, value in attrs.items())
+    ours_tags = ""
+    if ours is not None:
+        our_attributes = " ".join(f'{key}="{value}"' for key, value in ours.items())
+        ours_tags = (
+            f'<script src="{ours["api-base-url"]}/static/build/chat-widget.js" defer></script>'
+            f'<chat-studio-widget {our_attributes} button-text="Ask us" header-text="Shop help"></chat-studio-widget>'
+        )
     (root / f"{name}.html").write_text(
         "<!doctype html><html><head><title>Shop</title>"
         '<script type="module" src="/widget/open-chat-studio-widget.esm.js"></script></head>'
-        f"<body><h1>Our shop</h1><open-chat-studio-widget {attributes}></open-chat-studio-widget></body></html>"
+        f"<body><h1>Our shop</h1><open-chat-studio-widget {attributes}></open-chat-studio-widget>{ours_tags}"
+        "</body></html>"
     )
     return f"{name}.html"
 
@@ -91,7 +101,8 @@ def test_npm_widget_on_another_origin(page, stack, browser, host_site):
     chatbot_id, key = _add_widget_channel(page, stack, "Shop widget", sites="127.0.0.1", auth="1")
     api = f"http://demo.localhost:{stack.port}"
     base = {"chatbot-id": chatbot_id, "api-base-url": api, "visible": "true", "button-text": "Chat"}
-    good = _host_page(root, "good", {**base, "embed-key": key})
+    ours = {"api-base-url": api, "chatbot-id": chatbot_id, "embed-key": key}
+    good = _host_page(root, "good", {**base, "embed-key": key}, ours=ours)
     wrong = _host_page(root, "wrong", {**base, "embed-key": "not-the-key"})
 
     visitor = browser.new_context().new_page()
@@ -108,6 +119,22 @@ def test_npm_widget_on_another_origin(page, stack, browser, host_site):
     expect(visitor.locator("open-chat-studio-widget .message-bubble-user")).to_have_count(2)
     expect(visitor.locator("open-chat-studio-widget .message-bubble-assistant")).to_have_count(2)
     visitor.screenshot(path=str(stack.logs / "widget-embed.png"))
+
+    # Our own widget on the same page, same channel: it streams its reply token by token.
+    stack.fake_llm.profile = Profile(first_token=0.5, tokens=40, seconds=3.0)
+    visitor.get_by_role("button", name="Ask us").click()
+    box = visitor.get_by_role("dialog", name="Shop help").get_by_label("Message")
+    box.fill("Can I pay by card?")
+    box.press("Enter")
+    streaming = visitor.locator("chat-studio-widget .msg.streaming")
+    expect(streaming).to_contain_text("Echo: Can I pay by card?", timeout=90_000)
+    partial = streaming.inner_text().strip()
+    finished = visitor.locator("chat-studio-widget .msg.assistant:not(.streaming)")
+    expect(finished).to_have_count(1, timeout=90_000)
+    whole = finished.inner_text().strip()
+    assert whole.startswith(partial)
+    assert len(partial) < len(whole)  # seen while the reply was still coming
+    visitor.screenshot(path=str(stack.logs / "widget-embed-both.png"))
 
     stranger = browser.new_context().new_page()
     stranger.goto(f"http://127.0.0.1:{port}/{wrong}")
@@ -126,7 +153,7 @@ def test_npm_widget_on_another_origin(page, stack, browser, host_site):
         "SELECT count(*) FROM t_demo.conversations_chatmessage m JOIN t_demo.conversations_chatsession s "
         "ON s.id = m.session_id WHERE s.platform = 'widget' AND m.role = 'user' AND NOT m.hidden"
     )
-    assert rows[0][0] == 2  # nothing stored for the refused visitors
+    assert rows[0][0] == 3  # the npm widget's two and ours; nothing stored for the refused visitors
 
 
 def test_session_token_channel_refuses_the_tokenless_widget(page, stack, browser, host_site):
