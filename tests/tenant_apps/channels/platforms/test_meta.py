@@ -315,6 +315,34 @@ def test_body_routed_to_two_channels_is_verified_for_each_before_anything_is_sto
     assert not ChatMessage.objects.exists()
 
 
+def test_body_is_stored_in_the_team_its_number_routes_to(
+    whatsapp: Any, other_team: Any, fake_llm: Any, apex_client: Any
+) -> None:
+    from tenant_apps.chatbots.services import chatbot_create, version_create
+    from tenants.context import tenant_context
+    from tests.factories.providers import llm_provider
+
+    with tenant_context(other_team):
+        llm_provider(base_url=fake_llm.openai_base_url, name="Bravo LLM").custom_models.create(name="fake-model")
+        bot = chatbot_create(name="Bravo bot", created_by=None)
+        version_create(chatbot=bot, actor=None, publish=True)
+        bot.refresh_from_db()
+        services.channel_create(
+            chatbot=bot,
+            kind=ChannelKind.META_WHATSAPP,
+            name="Bravo WhatsApp",
+            provider=messaging_provider(type="meta_cloud_api", name="Bravo Meta"),
+            config={"phone_number_id": "3000000003"},
+        )
+
+    response = _post(apex_client, WHATSAPP_URL, _whatsapp_body(wamid="wamid.BRAVO", phone_number_id="3000000003"))
+
+    assert response.status_code == 200
+    assert not ChatMessage.objects.filter(external_id="wamid.BRAVO").exists()  # not in team A
+    with tenant_context(other_team):
+        assert ChatMessage.objects.get(external_id="wamid.BRAVO").session.chatbot_id == bot.pk
+
+
 def test_disabled_channel_acknowledges_and_stores_nothing(whatsapp: Any, apex_client: Any, owner: Any) -> None:
     services.channel_set_enabled(channel=whatsapp, enabled=False, user=owner)
 
@@ -579,6 +607,20 @@ def test_messenger_echo_delivery_and_read_are_recorded_without_replies(
     reply.refresh_from_db()
     assert reply.metadata["platform_status"]["status"] == "read"
     assert len(graph.sent) == 1
+
+
+def test_messenger_postback_is_received_as_its_title(messenger: Any, apex_client: Any) -> None:
+    tapped = {
+        "sender": {"id": PSID},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": int(time.time() * 1000),
+        "postback": {"mid": "m_POSTBACK", "title": "Get Started", "payload": "GET_STARTED"},
+    }
+
+    response = _post(apex_client, MESSENGER_URL, _messenger_body(tapped))
+
+    assert response.status_code == 200
+    assert ChatMessage.objects.get(external_id="m_POSTBACK").content == "Get Started"
 
 
 def test_messenger_body_with_a_wrong_signature_is_refused(messenger: Any, apex_client: Any) -> None:
