@@ -196,6 +196,28 @@ def test_handshake_of_a_deleted_channel_is_refused(whatsapp: Any, apex_client: A
     assert response.status_code == 403
 
 
+def test_handshake_still_answers_when_the_channel_holding_the_shared_token_is_deleted(
+    whatsapp: Any, published: Any, owner: Any, meta_provider: Any, apex_client: Any
+) -> None:
+    second = services.channel_create(
+        chatbot=published,
+        kind=ChannelKind.META_WHATSAPP,
+        name="Second number",
+        provider=meta_provider,
+        config={"phone_number_id": "2000000002"},
+        user=owner,
+    )
+    services.channel_delete(channel=whatsapp, user=owner)  # it held the verify route both channels share
+
+    response = apex_client.get(
+        WHATSAPP_URL, {"hub.mode": "subscribe", "hub.verify_token": META["verify_token"], "hub.challenge": "42"}
+    )
+
+    assert second.pk
+    assert response.status_code == 200
+    assert response.content == b"42"
+
+
 # ------------------------------------------------------------------------------------------------ WhatsApp in
 
 
@@ -663,6 +685,17 @@ def test_channel_page_shows_the_apex_webhook_url_and_setup_but_no_secret(
         assert PAGE_TOKEN not in page
         assert META["app_secret"] not in page
         assert META["verify_token"] not in page
+
+
+def test_test_connection_button_reports_on_the_channel_page(
+    whatsapp: Any, published: Any, client_for: Any, team: Any, owner: Any, graph: MetaGraphApi
+) -> None:
+    client = client_for(team, owner)
+
+    response = client.post(f"/chatbots/{published.pk}/channels/{whatsapp.pk}/test/", follow=True)
+
+    assert response.status_code == 200
+    assert "Connected to WhatsApp number +1 555-000-9999" in response.content.decode()
 
 
 def test_phone_number_id_must_be_digits(published: Any, owner: Any, meta_provider: Any) -> None:
