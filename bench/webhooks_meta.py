@@ -122,7 +122,7 @@ async def load(args: argparse.Namespace, rate: float, first: int, url: str, host
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if args.pause_worker and not paused and n >= total // 3:
+            if args.pause_worker and not paused and n >= total * args.pause_at:
                 paused = True
                 tasks.append(asyncio.create_task(pause(args.pause_worker)))
             body, signature = signed_body(first + n, f"1555{n % participants:07d}")
@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15, help="seconds of load (default 15)")
     parser.add_argument("--replays", type=float, default=0.05, help="share of redelivered bodies (default 0.05)")
     parser.add_argument("--pause-worker", type=float, default=0, help="stop the chat worker this long mid-run")
+    parser.add_argument("--pause-at", type=float, default=1 / 3, help="when the stop starts (share of the run)")
     parser.add_argument("--chat-concurrency", type=int, default=200, help="gevent greenlets of the chat worker")
     parser.add_argument("--answer-timeout", type=float, default=180, help="seconds to wait for every reply")
     args = parser.parse_args()
@@ -255,7 +256,11 @@ def report(args: argparse.Namespace, rows: list[tuple[dict, Counter[int], float]
             f"{args.duration:g} s per level ({args.replays:.0%} redeliveries of earlier bodies) against gunicorn "
             f"gthread 1×32 + the gevent chat worker (turns, Graph API sends to the double); fake LLM answering at "
             f"once. PostgreSQL fsync={fsync}, synchronous_commit={sync}."
-            + (f" Chat worker stopped (SIGSTOP) for {args.pause_worker:g} s a third in." if args.pause_worker else "")
+            + (
+                f" Chat worker stopped (SIGSTOP) for {args.pause_worker:g} s from {args.pause_at:.0%} into each level."
+                if args.pause_worker
+                else ""
+            )
             + " Load generator, fake LLM and Graph double on the same (shared, busy) machine.",
             "",
             "| offered (achieved) req/s | requests | ack p50 / p95 / max ms | statuses | messages | redeliveries | "
