@@ -465,18 +465,26 @@ def test_reply_outside_the_24_hour_window_is_refused_before_anything_is_sent(
     assert reply.metadata["delivery"]["status"] == "failed"
 
 
-def test_bot_initiated_message_without_any_participant_message_is_refused(
-    whatsapp: Any, apex_client: Any, graph: MetaGraphApi, fake_llm: Any, django_capture_on_commit_callbacks: Any
+@pytest.mark.parametrize(
+    ("hours_ago", "sent"), [pytest.param(30, False, id="outside"), pytest.param(23, True, id="inside")]
+)
+def test_bot_initiated_message_is_held_to_the_window_too(
+    whatsapp: Any, apex_client: Any, graph: MetaGraphApi, hours_ago: int, sent: bool
 ) -> None:
-    _post(apex_client, WHATSAPP_URL, _whatsapp_body(wamid="wamid.W", at=time.time() - 30 * 3600))
+    _post(apex_client, WHATSAPP_URL, _whatsapp_body(wamid="wamid.W", at=time.time() - hours_ago * 3600))
     session = ChatMessage.objects.get(external_id="wamid.W").session
     pushed = ChatMessage.objects.create(session=session, role=MessageRole.ASSISTANT, content="Our shop opens today!")
+    pushed = ChatMessage.objects.select_related("session__participant").get(pk=pushed.pk)
+    send = platform_for(ChannelKind.META_WHATSAPP).send  # type: ignore[union-attr]
 
-    with pytest.raises(ApplicationError) as refused:
-        platform_for(ChannelKind.META_WHATSAPP).send(whatsapp, pushed)  # type: ignore[union-attr]
+    if sent:
+        send(whatsapp, pushed)
+    else:
+        with pytest.raises(ApplicationError) as refused:
+            send(whatsapp, pushed)
+        assert refused.value.code == "channel.outside_window"
 
-    assert refused.value.code == "channel.outside_window"
-    assert graph.sent == []
+    assert [body["text"]["body"] for body in graph.sent] == (["Our shop opens today!"] if sent else [])
 
 
 # ------------------------------------------------------------------------------------------- Graph API errors
