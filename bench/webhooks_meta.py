@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--pause-worker", type=float, default=0, help="stop the chat worker this long mid-run")
     parser.add_argument("--pause-at", type=float, default=1 / 3, help="when the stop starts (share of the run)")
     parser.add_argument("--chat-concurrency", type=int, default=200, help="gevent greenlets of the chat worker")
-    parser.add_argument("--answer-timeout", type=float, default=180, help="seconds to wait for every reply")
+    parser.add_argument("--answer-timeout", type=float, default=300, help="seconds to wait for every reply")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # TERM also stops the stack (the finally below)
     port, llm_port = free_port(), free_port()
@@ -264,7 +264,7 @@ def report(args: argparse.Namespace, rows: list[tuple[dict, Counter[int], float]
             + " Load generator, fake LLM and Graph double on the same (shared, busy) machine.",
             "",
             "| offered (achieved) req/s | requests | ack p50 / p95 / max ms | statuses | messages | redeliveries | "
-            "answered once | lost | answered twice | all answered after |",
+            "answered once | unanswered at timeout | answered twice | all answered after |",
             "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
             *(row(*r) for r in rows),
             "",
