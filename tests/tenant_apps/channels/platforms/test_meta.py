@@ -672,6 +672,29 @@ def test_messenger_reply_is_split_at_2000_characters(messenger: Any, apex_client
     assert [len(part["message"]["text"]) <= 2000 for part in graph.sent] == [True, True, True]
 
 
+def test_messenger_without_a_page_token_fails_for_good_with_a_clear_message(
+    published: Any, owner: Any, meta_provider: Any, apex_client: Any, graph: MetaGraphApi
+) -> None:
+    services.channel_create(
+        chatbot=published,
+        kind=ChannelKind.MESSENGER,
+        name="No token",
+        provider=meta_provider,
+        config={"page_id": PAGE_ID},
+        user=owner,
+    )
+    _post(apex_client, MESSENGER_URL, _messenger_body(_messenger_message("m_NOTOKEN")))
+    source = ChatMessage.objects.get(external_id="m_NOTOKEN")
+    reply = ChatMessage.objects.create(
+        session=source.session, role=MessageRole.ASSISTANT, content="hi", reply_to=source
+    )
+
+    outbound.reply_send(message_id=reply.pk, final_attempt=False)
+
+    assert Delivery.objects.get(message=reply).error == "Enter the Page access token in the channel's settings."
+    assert graph.received == []
+
+
 # ------------------------------------------------------------------------------------------------ channel page
 
 
