@@ -141,3 +141,40 @@ class MetaGraphApi:
                 Failure(400, 100, f"Unsupported get request. Object with ID '{parts[0]}' does not exist", subcode=33)
             )
         return self._error(Failure(400, 100, "Unknown path components"))
+
+
+def main() -> None:
+    """Run the double on its own (benchmarks): every message send is appended as one JSON line to ``--log``."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description="TEST TOOL: loopback double of Meta's Graph API.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token", action="append", default=[], help="an access token it accepts (repeatable)")
+    parser.add_argument("--log", required=True, help="file that receives one JSON line per message send")
+    args = parser.parse_args()
+    double = MetaGraphApi(tokens=set(args.token), port=args.port)
+    answer = double._answer
+    lock = threading.Lock()
+
+    def logged(req: Received) -> tuple[int, dict[str, str], bytes]:
+        status, headers, body = answer(req)
+        if req.method == "POST" and req.path.endswith("/messages") and status == 200:
+            with lock, open(args.log, "ab") as out:
+                out.write(req.body.replace(b"\n", b" ") + b"\n")
+        return status, headers, body
+
+    double.server.routes._handler = logged  # type: ignore[attr-defined]
+    double.server.received = _Discard()  # type: ignore[assignment]  (no memory growth on long runs)
+    with double:
+        while True:
+            time.sleep(3600)
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    def append(self, item: Any) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    main()

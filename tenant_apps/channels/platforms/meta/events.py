@@ -240,6 +240,9 @@ def messenger_handle(channel: Channel, events: Iterable[dict[str, Any]]) -> None
                     channel=channel, participant=sender, status=status, watermark=receipt.get("watermark")
                 )
             continue
+        postback = _dict(event.get("postback"))
+        if postback and not message:  # a button the participant tapped ("Get started", a menu item): its title
+            message = {"mid": postback.get("mid"), "text": postback.get("title") or postback.get("payload")}
         if not message or not accepting:
             continue
         external_id = _str(message.get("mid"))

@@ -196,6 +196,28 @@ def test_handshake_of_a_deleted_channel_is_refused(whatsapp: Any, apex_client: A
     assert response.status_code == 403
 
 
+def test_handshake_still_answers_when_the_channel_holding_the_shared_token_is_deleted(
+    whatsapp: Any, published: Any, owner: Any, meta_provider: Any, apex_client: Any
+) -> None:
+    second = services.channel_create(
+        chatbot=published,
+        kind=ChannelKind.META_WHATSAPP,
+        name="Second number",
+        provider=meta_provider,
+        config={"phone_number_id": "2000000002"},
+        user=owner,
+    )
+    services.channel_delete(channel=whatsapp, user=owner)  # it held the verify route both channels share
+
+    response = apex_client.get(
+        WHATSAPP_URL, {"hub.mode": "subscribe", "hub.verify_token": META["verify_token"], "hub.challenge": "42"}
+    )
+
+    assert second.pk
+    assert response.status_code == 200
+    assert response.content == b"42"
+
+
 # ------------------------------------------------------------------------------------------------ WhatsApp in
 
 
@@ -315,6 +337,34 @@ def test_body_routed_to_two_channels_is_verified_for_each_before_anything_is_sto
     assert not ChatMessage.objects.exists()
 
 
+def test_body_is_stored_in_the_team_its_number_routes_to(
+    whatsapp: Any, other_team: Any, fake_llm: Any, apex_client: Any
+) -> None:
+    from tenant_apps.chatbots.services import chatbot_create, version_create
+    from tenants.context import tenant_context
+    from tests.factories.providers import llm_provider
+
+    with tenant_context(other_team):
+        llm_provider(base_url=fake_llm.openai_base_url, name="Bravo LLM").custom_models.create(name="fake-model")
+        bot = chatbot_create(name="Bravo bot", created_by=None)
+        version_create(chatbot=bot, actor=None, publish=True)
+        bot.refresh_from_db()
+        services.channel_create(
+            chatbot=bot,
+            kind=ChannelKind.META_WHATSAPP,
+            name="Bravo WhatsApp",
+            provider=messaging_provider(type="meta_cloud_api", name="Bravo Meta"),
+            config={"phone_number_id": "3000000003"},
+        )
+
+    response = _post(apex_client, WHATSAPP_URL, _whatsapp_body(wamid="wamid.BRAVO", phone_number_id="3000000003"))
+
+    assert response.status_code == 200
+    assert not ChatMessage.objects.filter(external_id="wamid.BRAVO").exists()  # not in team A
+    with tenant_context(other_team):
+        assert ChatMessage.objects.get(external_id="wamid.BRAVO").session.chatbot_id == bot.pk
+
+
 def test_disabled_channel_acknowledges_and_stores_nothing(whatsapp: Any, apex_client: Any, owner: Any) -> None:
     services.channel_set_enabled(channel=whatsapp, enabled=False, user=owner)
 
@@ -415,18 +465,26 @@ def test_reply_outside_the_24_hour_window_is_refused_before_anything_is_sent(
     assert reply.metadata["delivery"]["status"] == "failed"
 
 
-def test_bot_initiated_message_without_any_participant_message_is_refused(
-    whatsapp: Any, apex_client: Any, graph: MetaGraphApi, fake_llm: Any, django_capture_on_commit_callbacks: Any
+@pytest.mark.parametrize(
+    ("hours_ago", "sent"), [pytest.param(30, False, id="outside"), pytest.param(23, True, id="inside")]
+)
+def test_bot_initiated_message_is_held_to_the_window_too(
+    whatsapp: Any, apex_client: Any, graph: MetaGraphApi, hours_ago: int, sent: bool
 ) -> None:
-    _post(apex_client, WHATSAPP_URL, _whatsapp_body(wamid="wamid.W", at=time.time() - 30 * 3600))
+    _post(apex_client, WHATSAPP_URL, _whatsapp_body(wamid="wamid.W", at=time.time() - hours_ago * 3600))
     session = ChatMessage.objects.get(external_id="wamid.W").session
     pushed = ChatMessage.objects.create(session=session, role=MessageRole.ASSISTANT, content="Our shop opens today!")
+    pushed = ChatMessage.objects.select_related("session__participant").get(pk=pushed.pk)
+    send = platform_for(ChannelKind.META_WHATSAPP).send  # type: ignore[union-attr]
 
-    with pytest.raises(ApplicationError) as refused:
-        platform_for(ChannelKind.META_WHATSAPP).send(whatsapp, pushed)  # type: ignore[union-attr]
+    if sent:
+        send(whatsapp, pushed)
+    else:
+        with pytest.raises(ApplicationError) as refused:
+            send(whatsapp, pushed)
+        assert refused.value.code == "channel.outside_window"
 
-    assert refused.value.code == "channel.outside_window"
-    assert graph.sent == []
+    assert [body["text"]["body"] for body in graph.sent] == (["Our shop opens today!"] if sent else [])
 
 
 # ------------------------------------------------------------------------------------------- Graph API errors
@@ -581,6 +639,20 @@ def test_messenger_echo_delivery_and_read_are_recorded_without_replies(
     assert len(graph.sent) == 1
 
 
+def test_messenger_postback_is_received_as_its_title(messenger: Any, apex_client: Any) -> None:
+    tapped = {
+        "sender": {"id": PSID},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": int(time.time() * 1000),
+        "postback": {"mid": "m_POSTBACK", "title": "Get Started", "payload": "GET_STARTED"},
+    }
+
+    response = _post(apex_client, MESSENGER_URL, _messenger_body(tapped))
+
+    assert response.status_code == 200
+    assert ChatMessage.objects.get(external_id="m_POSTBACK").content == "Get Started"
+
+
 def test_messenger_body_with_a_wrong_signature_is_refused(messenger: Any, apex_client: Any) -> None:
     response = _post(apex_client, MESSENGER_URL, _messenger_body(_messenger_message()), secret="wrong-secret-000000")
 
@@ -598,6 +670,29 @@ def test_messenger_reply_is_split_at_2000_characters(messenger: Any, apex_client
     outbound.reply_send(message_id=reply.pk, final_attempt=False)
 
     assert [len(part["message"]["text"]) <= 2000 for part in graph.sent] == [True, True, True]
+
+
+def test_messenger_without_a_page_token_fails_for_good_with_a_clear_message(
+    published: Any, owner: Any, meta_provider: Any, apex_client: Any, graph: MetaGraphApi
+) -> None:
+    services.channel_create(
+        chatbot=published,
+        kind=ChannelKind.MESSENGER,
+        name="No token",
+        provider=meta_provider,
+        config={"page_id": PAGE_ID},
+        user=owner,
+    )
+    _post(apex_client, MESSENGER_URL, _messenger_body(_messenger_message("m_NOTOKEN")))
+    source = ChatMessage.objects.get(external_id="m_NOTOKEN")
+    reply = ChatMessage.objects.create(
+        session=source.session, role=MessageRole.ASSISTANT, content="hi", reply_to=source
+    )
+
+    outbound.reply_send(message_id=reply.pk, final_attempt=False)
+
+    assert Delivery.objects.get(message=reply).error == "Enter the Page access token in the channel's settings."
+    assert graph.received == []
 
 
 # ------------------------------------------------------------------------------------------------ channel page
@@ -621,6 +716,17 @@ def test_channel_page_shows_the_apex_webhook_url_and_setup_but_no_secret(
         assert PAGE_TOKEN not in page
         assert META["app_secret"] not in page
         assert META["verify_token"] not in page
+
+
+def test_test_connection_button_reports_on_the_channel_page(
+    whatsapp: Any, published: Any, client_for: Any, team: Any, owner: Any, graph: MetaGraphApi
+) -> None:
+    client = client_for(team, owner)
+
+    response = client.post(f"/chatbots/{published.pk}/channels/{whatsapp.pk}/test/", follow=True)
+
+    assert response.status_code == 200
+    assert "Connected to WhatsApp number +1 555-000-9999" in response.content.decode()
 
 
 def test_phone_number_id_must_be_digits(published: Any, owner: Any, meta_provider: Any) -> None:
