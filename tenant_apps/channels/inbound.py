@@ -8,10 +8,14 @@ delivery's message, never a second turn, even when the session has ended since.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.db import transaction
+
+from shared_apps.core.db import connection
 from tenant_apps.channels import selectors, services
 from tenant_apps.channels.models import Channel
 from tenant_apps.conversations import ingress
@@ -24,7 +28,27 @@ def receive(
     *, channel: Channel, platform: str, participant_id: str, name: str, inbound: ingress.Inbound
 ) -> ingress.Received:
     """Store one participant message that came in through ``channel`` (its chatbot must be published). The
-    session is linked to the channel before the message is stored, so the reply's sender always finds it."""
+    session is linked to the channel before the message is stored, so the reply's sender always finds it.
+
+    One participant's deliveries on one channel are serialised until the transaction ends: a platform redelivers
+    a message it got no quick answer for while the first delivery may still be storing, and a new participant's
+    first messages can arrive together — without the lock both would find no session and start one each (two
+    sessions, the same message twice, two replies)."""
+    with transaction.atomic():
+        _participant_lock(channel, participant_id)
+        return _receive(channel=channel, platform=platform, participant_id=participant_id, name=name, inbound=inbound)
+
+
+def _participant_lock(channel: Channel, participant_id: str) -> None:
+    name = f"{connection.schema_name}:{channel.pk}:{participant_id}".encode()
+    key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _receive(
+    *, channel: Channel, platform: str, participant_id: str, name: str, inbound: ingress.Inbound
+) -> ingress.Received:
     chatbot = channel.chatbot
     person = ingress.participant_resolve(
         ingress.ParticipantRef(platform=platform, identifier=participant_id, name=name)

@@ -9,12 +9,9 @@ to), so nothing here trusts its shape: every field is read defensively. ``routes
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable
 from typing import Any
-
-from django.db import connection, transaction
 
 from shared_apps.core.exceptions import ApplicationError
 from shared_apps.core.strict_json import clean_text
@@ -95,30 +92,17 @@ def _accepting(channel: Channel) -> bool:
     return True
 
 
-def _participant_lock(channel: Channel, participant: str) -> None:
-    """Serialise the deliveries of one participant on one channel until the transaction ends. Meta redelivers a
-    body it got no quick answer for while the first delivery may still be storing, and a new participant's first
-    messages can arrive together: without this both would find no session and start one each (two sessions, the
-    same message twice, two replies)."""
-    name = f"meta:{connection.schema_name}:{channel.pk}:{participant}".encode()  # type: ignore[attr-defined]
-    key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-
-
 def _receive(
     channel: Channel, *, platform: str, participant: str, name: str, text: str, external_id: str, meta: dict[str, Any]
 ) -> None:
     try:
-        with transaction.atomic():
-            _participant_lock(channel, participant)
-            received = inbound.receive(
-                channel=channel,
-                platform=platform,
-                participant_id=participant,
-                name=name,
-                inbound=ingress.Inbound(text=text, external_id=external_id, metadata=meta),
-            )
+        received = inbound.receive(
+            channel=channel,
+            platform=platform,
+            participant_id=participant,
+            name=name,
+            inbound=ingress.Inbound(text=text, external_id=external_id, metadata=meta),
+        )
     except ApplicationError as exc:  # refused for good (empty, too long, session ended): a retry would not help
         logger.warning("meta.message_refused", extra={"channel_id": channel.pk, "code": exc.code})
         return
