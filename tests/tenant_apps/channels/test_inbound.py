@@ -56,9 +56,8 @@ def test_a_redelivery_racing_its_first_delivery_stores_one_message_in_one_sessio
     """Two deliveries of a message at once (a platform retrying an answer it has not had yet) from a participant
     with no open session: both look for the session while neither has started one. The second waits for the first
     and is recognised as the same message: one session, one message, one turn."""
-    from tenant_apps.conversations.models import ChatMessage, ChatSession
-
     from tenant_apps.conversations import services as conversation_services
+    from tenant_apps.conversations.models import ChatMessage, ChatSession
 
     team, channel = committed_channel
     start = conversation_services.session_start
