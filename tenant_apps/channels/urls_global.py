@@ -1,8 +1,12 @@
 """Global webhooks of messaging platforms on the apex (``/webhooks/``): one endpoint per platform, routed to the
 team and channel through the public ``ChannelRoute`` table (``channels.inbound.routed_channel``)."""
 
-from django.urls import path  # noqa: F401  (each platform adds its path)
+from django.urls import path
+
+from tenant_apps.channels.platforms import slack_events
 
 app_name = "channels_global"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("slack/events/", slack_events.slack_events_view, name="slack_events"),
+]
