@@ -497,3 +497,87 @@ def test_test_connection_button_reports_slacks_answer(channel: Any, member_clien
 
     assert response.status_code == 200
     assert "Connected to the Slack workspace" in response.content.decode()
+
+
+# ------------------------------------------------------------------------------------------------ real worker
+
+
+@pytest.fixture
+def committed_slack(
+    django_db_setup: None, committed: None, fake_llm: Any, platform_doubles: Any
+) -> Iterator[tuple[SlackApiDouble, Any]]:
+    """The Slack double on the run's port and ``connect(slug, workspace)``: a committed published chatbot of
+    that team with a Slack channel for that workspace; everything is removed afterwards."""
+    from tenant_apps.audit.models import AuditEvent
+    from tenant_apps.chatbots.models import Chatbot
+    from tenant_apps.chatbots.services import chatbot_create, version_create
+    from tenant_apps.conversations.models import Participant
+    from tenant_apps.pipelines.models import Pipeline
+    from tenants.context import tenant_context
+    from tenants.models import Team
+    from tests.factories.providers import llm_provider
+
+    made: list[tuple[Any, Any, list[Any], int]] = []
+    with SlackApiDouble(port=PLATFORM_DOUBLE_PORTS["slack"]) as double:
+
+        def connect(slug: str, workspace: str) -> Any:
+            team = Team.objects.get(slug=slug)
+            double.team_id = workspace
+            with tenant_context(team):
+                last_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+                llm = llm_provider(base_url=fake_llm.openai_base_url, name=f"Slack live LLM {slug}")
+                llm.custom_models.create(name="fake-model")
+                bot = chatbot_create(name=f"Slack live bot {slug}", created_by=None)
+                version_create(chatbot=bot, actor=None, publish=True)
+                provider = messaging_provider(type="slack", name=f"Slack live {slug}")
+                channel = services.channel_create(
+                    chatbot=bot, kind=ChannelKind.SLACK, name="Slack", provider=provider, user=None
+                )
+            made.append((team, bot, [channel, provider, llm], last_event))
+            return channel
+
+        yield double, connect
+    for team, bot, (channel, provider, llm), last_event in made:
+        with tenant_context(team):
+            services.channel_delete(channel=channel)
+            ChatSession.objects.filter(chatbot=bot).delete()
+            Participant.objects.filter(platform="slack").delete()
+            Chatbot.objects.filter(pk=bot.pk).update(published_version=None)
+            bot.versions.all().delete()
+            Chatbot.objects.filter(pk=bot.pk).delete()
+            Pipeline.objects.filter(name__startswith=bot.name).delete()
+            provider.delete()
+            llm.delete()
+            AuditEvent.objects.filter(id__gt=last_event).delete()
+
+
+def test_a_real_worker_answers_each_workspace_in_its_own_team(live_worker: Any, committed_slack: Any) -> None:
+    from tenants.context import tenant_context
+    from tenants.models import Team
+    from tests.conftest import TEAM_A, TEAM_B, TeamClient
+
+    double, connect = committed_slack
+    connect(TEAM_A, "T0WORKA")
+    connect(TEAM_B, "T0WORKB")
+    apex = TeamClient("localhost")
+
+    to_a = _deliver(apex, _event("<@U0BOT> hello from A", team="T0WORKA", channel="C0AAA"))
+    to_a_again = _deliver(apex, _event("<@U0BOT> hello from A", team="T0WORKA", channel="C0AAA"),
+                          HTTP_X_SLACK_RETRY_NUM="1")  # fmt: skip
+    to_b = _deliver(apex, _event("hello from B", type="message", channel_type="im", team="T0WORKB", channel="D0BBB"))
+    deadline = time.monotonic() + 90
+    while len(double.posted) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # a second reply (there must be none) would come now
+
+    assert [to_a.status_code, to_b.status_code] == [200, 200]
+    assert to_a_again.json()["duplicate"] is True
+    by_channel = {p["channel"]: p for p in double.posted}
+    assert len(double.posted) == 2
+    assert by_channel["C0AAA"]["thread_ts"] == ROOT_TS
+    assert "thread_ts" not in by_channel["D0BBB"]
+    for slug, text in ((TEAM_A, "hello from A"), (TEAM_B, "hello from B")):
+        with tenant_context(Team.objects.get(slug=slug)):
+            [message] = ChatMessage.objects.filter(role=MessageRole.USER, session__platform="slack", hidden=False)
+            assert message.content == text
+            assert message.reply.metadata["delivery"]["status"] == DeliveryStatus.SENT
