@@ -35,7 +35,12 @@ class SlackApiDouble:
 
     def __post_init__(self) -> None:
         self.server = LoopbackServer(
-            {"/api/auth.test": self._auth_test, "/api/chat.postMessage": self._post_message}, port=self.port
+            {
+                "/api/auth.test": self._auth_test,
+                "/api/chat.postMessage": self._post_message,
+                "/_posted": self._posted,  # the double's own: what was posted (for a bench in another process)
+            },
+            port=self.port,
         )
         self.port = self.server.port
 
@@ -65,6 +70,11 @@ class SlackApiDouble:
         self.server.__exit__(*exc)
 
     # ---- routes
+
+    def _posted(self, req: Received) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            body = json.dumps(self.posted).encode()
+        return 200, {"Content-Type": "application/json"}, body
 
     def _failure(self, method: str) -> tuple[int, dict[str, str], bytes] | None:
         with self._lock:
@@ -118,3 +128,27 @@ class SlackApiDouble:
             self.posted.append(payload)
         body = {"ok": True, "channel": payload["channel"], "ts": ts, "message": {"text": payload["text"], "ts": ts}}
         return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def main() -> None:
+    """Serve the double on its own (``python -m tests.fakes.slack_api --port P``) until stopped."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--team-id", default="T0SLACKA")
+    args = parser.parse_args()
+    with SlackApiDouble(port=args.port, team_id=args.team_id) as double:
+        double.server.received = _Discarded()  # a long run keeps no request log
+        while True:
+            time.sleep(3600)
+
+
+class _Discarded(list):  # type: ignore[type-arg]
+    def append(self, item: Any) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    main()
