@@ -3,6 +3,7 @@ team and channel through the public ``ChannelRoute`` table (``channels.inbound.r
 
 from django.urls import path
 
+from tenant_apps.channels.platforms import slack_events
 from tenant_apps.channels.platforms.meta import webhooks as meta_webhooks
 
 app_name = "channels_global"
@@ -10,4 +11,5 @@ app_name = "channels_global"
 urlpatterns: list = [
     path("meta/whatsapp/", meta_webhooks.whatsapp_webhook_view, name="meta_whatsapp"),
     path("meta/messenger/", meta_webhooks.messenger_webhook_view, name="meta_messenger"),
+    path("slack/events/", slack_events.slack_events_view, name="slack_events"),
 ]

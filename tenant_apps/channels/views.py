@@ -158,6 +158,8 @@ def _detail_context(request: HttpRequest, chatbot: Chatbot, channel: Channel, fo
     elif (platform := platform_for(channel.kind)) is not None:
         context["platform"] = platform
         context["webhook_url"] = platform.webhook_url(channel, base)
+        # Not ``platform.test_connection`` in the template: Django would call it (without its argument).
+        context["can_test"] = platform.test_connection is not None
     else:
         context["inbound_url"] = f"{base}/api/channels/{channel.public_id}/messages/"
     return context

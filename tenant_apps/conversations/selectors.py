@@ -238,6 +238,21 @@ def participant_last_message(*, participant_id: int, session_ids: Any) -> ChatMe
     )
 
 
+def sessions_by_external_id(*, chatbot_id: int, external_ids: list[Any]) -> list[ChatSession]:
+    """The chatbot's sessions among ``external_ids``: a channel that keys sessions by a platform conversation
+    (a Slack thread) derives their ids and finds them with one indexed read."""
+    return list(ChatSession.objects.filter(chatbot_id=chatbot_id, external_id__in=external_ids))
+
+
+def message_in_sessions(*, session_ids: list[int], external_id: str) -> ChatMessage | None:
+    """The participant message with the platform's id ``external_id`` in one of ``session_ids`` (a redelivery)."""
+    return (
+        ChatMessage.objects.select_related("session")
+        .filter(session_id__in=session_ids, external_id=external_id, role=MessageRole.USER)
+        .first()
+    )
+
+
 def bot_messages_to(*, participant_identifier: str, session_ids: Any) -> QuerySet[ChatMessage]:
     """The bot's messages (replies and others) to the participant in ``session_ids``, newest first, with only their
     metadata loaded (a platform's delivery statuses are written on them)."""
@@ -249,6 +264,17 @@ def bot_messages_to(*, participant_identifier: str, session_ids: Any) -> QuerySe
         )
         .only("id", "created_at", "metadata")
         .order_by("-id")
+    )
+
+
+def session_latest_external_id(*, session_id: int) -> str | None:
+    """The platform id of the session's newest participant message that has one (where a platform reply goes
+    when it answers no such message: the seed, a bot-initiated message)."""
+    return (
+        ChatMessage.objects.filter(session_id=session_id, role=MessageRole.USER, external_id__isnull=False)
+        .order_by("-id")
+        .values_list("external_id", flat=True)
+        .first()
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -74,9 +75,12 @@ def session_start(
     platform: str,
     started_by: Any = None,
     send_seed: bool = True,
+    external_id: uuid.UUID | None = None,
 ) -> ChatSession:
     """Open a session on ``version`` (None = the working copy). Sends the seed message unless consent is pending
-    or ``send_seed`` is False (a session opened to carry a bot-initiated message: ``events.outbound``)."""
+    or ``send_seed`` is False (a session opened to carry a bot-initiated message: ``events.outbound``).
+    ``external_id``: the session's id chosen by a channel that keys sessions by a platform conversation (a Slack
+    thread); its uniqueness makes two concurrent starts of the same conversation one (``IntegrityError``)."""
     if chatbot.is_archived:
         raise InvalidStateError(code="session.chatbot_archived", message="This chatbot is archived.")
     config = bot_config(chatbot=chatbot, version=version)
@@ -89,6 +93,7 @@ def session_start(
         platform=platform,
         status=SessionStatus.PENDING_CONSENT if config.consent else SessionStatus.ACTIVE,
         started_by=started_by,
+        **({"external_id": external_id} if external_id is not None else {}),
     )
     if config.consent is None and send_seed:
         _send_seed(session=session, config=config)
@@ -286,5 +291,4 @@ def message_delivery_note(*, message_id: int, status: str, error: str = "") -> N
     note: dict[str, str] = {"status": status}
     if error:
         note["error"] = error[:300]
-    merged = CombinedExpression(F("metadata"), "||", Value({"delivery": note}, output_field=JSONField()))
-    ChatMessage.objects.filter(pk=message_id).update(metadata=merged)
+    message_metadata_merge(message_id=message_id, values={"delivery": note})
