@@ -173,11 +173,12 @@ def channel_test_view(request: HttpRequest, chatbot_id: int, channel_id: int) ->
     channel = _channel(_chatbot(chatbot_id), channel_id)
     platform = platform_for(channel.kind)
     if platform is None or platform.test_connection is None:
-        raise Http404("This channel has no connection to test.")
-    try:
-        result = platform.test_connection(channel)
-    except ApplicationError as exc:
-        result = ConnectionResult(False, exc.message)
+        result = ConnectionResult(False, "This channel talks to no messaging platform: there is no connection to test.")
+    else:
+        try:
+            result = platform.test_connection(channel)
+        except ApplicationError as exc:
+            result = ConnectionResult(False, exc.message)
     (messages.success if result.ok else messages.error)(request, result.message)
     return redirect("channels:channel_detail", chatbot_id=chatbot_id, channel_id=channel.pk)
 

@@ -190,6 +190,7 @@ def test_replace_keeps_blank_secret_and_saves_settings(team, catalog, owner):
 
 
 def test_rename_and_delete_with_confirmation(team, catalog, owner):
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     provider = llm_provider(base_url=OPENAI_URL)
 
     owner.post(url("provider_rename", "llm", provider.pk), {"name": "Renamed"})
@@ -199,7 +200,7 @@ def test_rename_and_delete_with_confirmation(team, catalog, owner):
     assert "Delete “Renamed”?" in confirm.content.decode()
     assert deleted.status_code == 302
     assert not LlmProvider.objects.filter(pk=provider.pk).exists()
-    assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
+    assert list(AuditEvent.objects.filter(id__gt=before).order_by("id").values_list("action", flat=True)) == [
         "provider.created",
         "provider.renamed",
         "provider.deleted",
