@@ -81,8 +81,17 @@ LEFT JOIN t_demo.channels_delivery d ON d.message_id = r.id
 WHERE s.platform = 'slack' AND m.role = 'user' AND NOT m.hidden"""
 
 
-def event(n: int, run: str) -> dict:
+def event(n: int, run: str, conversations: int) -> dict:
+    """Event ``n``: a mention starting a new thread, or (``conversations`` > 0) a DM from one of that many users,
+    whose first message starts the session the next ones continue."""
     ts = f"{1_700_000_000 + n}.{run}"
+    if conversations:
+        user = f"U{n % conversations:05d}"
+        inner = {"type": "message", "channel_type": "im", "user": user, "text": f"question {n}", "ts": ts,
+                 "channel": f"D{n % conversations:05d}", "event_ts": ts}  # fmt: skip
+    else:
+        inner = {"type": "app_mention", "user": f"U{n % 50:05d}", "text": f"<@U0BOT> question {n}", "ts": ts,
+                 "channel": "C0BENCH", "event_ts": ts}  # fmt: skip
     return {
         "token": "legacy",
         "team_id": WORKSPACE,
@@ -91,9 +100,8 @@ def event(n: int, run: str) -> dict:
         "event_id": f"Ev{run}{n:07d}",
         "event_time": int(time.time()),
         "authorizations": [{"team_id": WORKSPACE, "user_id": "U0BOT", "is_bot": True}],
-        "event": {"type": "app_mention", "user": f"U{n % 50:05d}", "text": f"<@U0BOT> question {n}", "ts": ts,
-                  "channel": "C0BENCH", "event_ts": ts},
-    }  # fmt: skip
+        "event": inner,
+    }
 
 
 def signed(payload: dict, retry: int = 0) -> tuple[bytes, dict[str, str]]:
@@ -126,7 +134,7 @@ async def load(args: argparse.Namespace, url: str, host: str, on_half: object) -
             nonlocal duplicates
             if retry:
                 await asyncio.sleep(1.5)  # Slack retries after its 3 s timeout, signed anew
-            body, headers = signed(event(n, run), retry)
+            body, headers = signed(event(n, run, args.conversations), retry)
             began = time.perf_counter()
             try:
                 response = await client.post(url, content=body, headers={**headers, "Host": host})
@@ -181,6 +189,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15, help="seconds of load")
     parser.add_argument("--retries", type=float, default=0.05, help="share of events sent again as Slack retries")
     parser.add_argument("--pause-worker", type=float, default=0, help="SIGSTOP the chat worker this long mid-run")
+    parser.add_argument(
+        "--conversations", type=int, default=0, help="0: every event a mention in a new thread; N: DMs of N users"
+    )
     parser.add_argument("--drain", type=float, default=180, help="seconds to wait for every reply")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -235,7 +246,7 @@ def main() -> None:
     finally:
         stack.stop()
         reset(DB, ENV["REDIS_URL"], create=False)
-    result.update(posted=len(posted), threads=len({p.get("thread_ts") for p in posted}))
+    result.update(posted=len(posted), threads=len({p.get("thread_ts") or p["channel"] for p in posted}))
     result.update(stored=stored, distinct=distinct, answered=answered, delivered=delivered)
     print(report(args, result))
 
@@ -245,19 +256,21 @@ def report(args: argparse.Namespace, r: dict) -> str:
     machine = f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} CPUs"
     lat = r["latencies"]
     requests = r["sent"] + r["retried"]
-    exactly_once = r["sent"] == r["stored"] == r["distinct"] == r["answered"] == r["threads"]
+    conversations = args.conversations or r["sent"]
+    exactly_once = r["sent"] == r["stored"] == r["distinct"] == r["answered"] and r["threads"] == conversations
     exactly_once = exactly_once and r["posted"] == r["delivered"]
     return "\n".join(
         [
             f"## Slack events webhook — {date.today()} — {machine}",
             "",
-            f"bench/webhooks_slack.py: {args.rate:g} signed app_mention events/s (open loop, each a new thread) for "
+            f"bench/webhooks_slack.py: {args.rate:g} signed events/s (open loop; "
+            f"{f'DMs of {args.conversations} users' if args.conversations else 'app_mentions, each a new thread'}) for "
             f"{args.duration:g} s against gunicorn gthread 1×32 on the apex; {r['retried']} re-sent as Slack retries; "
             f"chat worker paused {args.pause_worker:g} s mid-run. PostgreSQL fsync={psql('SHOW fsync')[0][0]}, "
             f"synchronous_commit={psql('SHOW synchronous_commit')[0][0]}. Load generator, fake LLM and Slack double "
             "on the same machine, shared with other engineers' test runs.",
             "",
-            "| requests | achieved req/s | ack p50 / p95 / p99 / max ms | statuses | events stored / answered | "
+            "| requests | throughput req/s | ack p50 / p95 / p99 / max ms | statuses | events stored / answered | "
             "posts on the double / sent deliveries | threads answered | drain s |",
             "|---:|---:|---:|---|---:|---:|---:|---:|",
             f"| {requests} | {requests / r['wall']:.0f} | {ms(lat, 50):.1f} / {ms(lat, 95):.1f} / {ms(lat, 99):.1f} / "
