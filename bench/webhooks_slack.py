@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BENCH_REDIS_SERVER", os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379"))
 
-from bench.turns import GUNICORN, REDIS, SERVER, Stack, free_port, psql, reset  # noqa: E402
+from bench.turns import GUNICORN, REDIS, SERVER, TICK_MS, Stack, cpu_snapshot, free_port, psql, reset  # noqa: E402
 
 DB = os.environ.get("BENCH_WEBHOOKS_DB", "bench_webhooks_slack")
 WORKSPACE = "T0BENCH01"
@@ -129,6 +129,7 @@ async def load(args: argparse.Namespace, url: str, host: str, on_half: object) -
     duplicates = 0
 
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        warm = int(args.rate * args.warmup)
 
         async def one(n: int, retry: int) -> None:
             nonlocal duplicates
@@ -141,12 +142,13 @@ async def load(args: argparse.Namespace, url: str, host: str, on_half: object) -
             except httpx.HTTPError:
                 statuses[0] += 1
                 return
-            latencies.append(time.perf_counter() - began)
+            if n >= warm:
+                latencies.append(time.perf_counter() - began)
             statuses[response.status_code] += 1
             if response.status_code == 200 and response.json().get("duplicate"):
                 duplicates += 1
 
-        total = int(args.rate * args.duration)
+        total = int(args.rate * (args.warmup + args.duration))
         interval = 1.0 / args.rate
         tasks = []
         start = time.perf_counter()
@@ -156,7 +158,7 @@ async def load(args: argparse.Namespace, url: str, host: str, on_half: object) -
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if not paused and n >= total // 2 - int(args.rate * args.pause_worker / 2):
+            if not paused and n >= warm + (total - warm) // 2 - int(args.rate * args.pause_worker / 2):
                 paused = True
                 on_half()  # type: ignore[operator]
             tasks.append(asyncio.create_task(one(n, 0)))
@@ -187,6 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200, help="signed events per second (open loop)")
     parser.add_argument("--duration", type=float, default=15, help="seconds of load")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds at the rate before latencies count")
     parser.add_argument("--retries", type=float, default=0.05, help="share of events sent again as Slack retries")
     parser.add_argument("--pause-worker", type=float, default=0, help="SIGSTOP the chat worker this long mid-run")
     parser.add_argument(
@@ -218,7 +221,7 @@ def main() -> None:
             text=True, check=True,
         ).stdout  # fmt: skip
         assert re.search(rf"^ROUTE {WORKSPACE}$", out, re.M), out
-        stack.start("slack-web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
+        web = stack.start("slack-web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
         chat = stack.start(
             "slack-chat", sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "chat@benchslack", "-Q",
             "chat", "-P", "gevent", "--concurrency", "1000", "--without-gossip", "--without-mingle", "--loglevel",
@@ -235,7 +238,13 @@ def main() -> None:
                 signal.setitimer(signal.ITIMER_REAL, args.pause_worker)
 
         signal.signal(signal.SIGALRM, lambda *_: (os.killpg(chat, signal.SIGCONT), print("chat worker resumed")))
+        before = cpu_snapshot({"web": web, "worker": chat}, DB, [os.getpid()])
         result = asyncio.run(load(args, f"http://127.0.0.1:{port}/webhooks/slack/events/", host, pause))
+        after = cpu_snapshot({"web": web, "worker": chat}, DB, [os.getpid()])
+        result["cpu"] = {
+            name: sum(t - before[name].get(pid, 0) for pid, t in after[name].items()) * TICK_MS
+            for name in ("web", "worker", "postgres", "redis")
+        }
         began = time.perf_counter()
         while time.perf_counter() - began < args.drain and psql(COUNT_SQL, DB)[0][2] < result["sent"]:
             time.sleep(0.5)
@@ -255,6 +264,7 @@ def report(args: argparse.Namespace, r: dict) -> str:
     model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     machine = f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} CPUs"
     lat = r["latencies"]
+    kind = f"DMs of {args.conversations} users" if args.conversations else "app_mentions, each a new thread"
     requests = r["sent"] + r["retried"]
     conversations = args.conversations or r["sent"]
     exactly_once = r["sent"] == r["stored"] == r["distinct"] == r["answered"] and r["threads"] == conversations
@@ -263,9 +273,9 @@ def report(args: argparse.Namespace, r: dict) -> str:
         [
             f"## Slack events webhook — {date.today()} — {machine}",
             "",
-            f"bench/webhooks_slack.py: {args.rate:g} signed events/s (open loop; "
-            f"{f'DMs of {args.conversations} users' if args.conversations else 'app_mentions, each a new thread'}) for "
-            f"{args.duration:g} s against gunicorn gthread 1×32 on the apex; {r['retried']} re-sent as Slack retries; "
+            f"bench/webhooks_slack.py: {args.rate:g} signed events/s (open loop; {kind}) for "
+            f"{args.duration:g} s after {args.warmup:g} s of warm-up against gunicorn gthread 1×32 on the apex; "
+            f"{r['retried']} re-sent as Slack retries; "
             f"chat worker paused {args.pause_worker:g} s mid-run. PostgreSQL fsync={psql('SHOW fsync')[0][0]}, "
             f"synchronous_commit={psql('SHOW synchronous_commit')[0][0]}. Load generator, fake LLM and Slack double "
             "on the same machine, shared with other engineers' test runs.",
@@ -276,6 +286,10 @@ def report(args: argparse.Namespace, r: dict) -> str:
             f"| {requests} | {requests / r['wall']:.0f} | {ms(lat, 50):.1f} / {ms(lat, 95):.1f} / {ms(lat, 99):.1f} / "
             f"{max(lat) * 1000 if lat else float('nan'):.0f} | {dict(r['statuses'])} | {r['stored']} / "
             f"{r['answered']} of {r['sent']} | {r['posted']} / {r['delivered']} | {r['threads']} | {r['drain']:.1f} |",
+            "",
+            "CPU ms per request during the load (web / chat worker / postgres / redis): "
+            + " / ".join(f"{r['cpu'][name] / max(requests, 1):.1f}" for name in ("web", "worker", "postgres", "redis"))
+            + ".",
             "",
             f"Every event stored once and answered once: {'yes' if exactly_once else 'NO'} (retries answered as "
             f"duplicates: {r['duplicates']} of {r['retried']}; the demo bot's seed greeting is a second post per "
