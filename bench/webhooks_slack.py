@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BENCH_REDIS_SERVER", os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379"))
 
-from bench.turns import GUNICORN, REDIS, SERVER, Stack, free_port, psql, reset  # noqa: E402
+from bench.turns import GUNICORN, REDIS, SERVER, TICK_MS, Stack, cpu_snapshot, free_port, psql, reset  # noqa: E402
 
 DB = os.environ.get("BENCH_WEBHOOKS_DB", "bench_webhooks_slack")
 WORKSPACE = "T0BENCH01"
@@ -81,8 +81,17 @@ LEFT JOIN t_demo.channels_delivery d ON d.message_id = r.id
 WHERE s.platform = 'slack' AND m.role = 'user' AND NOT m.hidden"""
 
 
-def event(n: int, run: str) -> dict:
+def event(n: int, run: str, conversations: int) -> dict:
+    """Event ``n``: a mention starting a new thread, or (``conversations`` > 0) a DM from one of that many users,
+    whose first message starts the session the next ones continue."""
     ts = f"{1_700_000_000 + n}.{run}"
+    if conversations:
+        user = f"U{n % conversations:05d}"
+        inner = {"type": "message", "channel_type": "im", "user": user, "text": f"question {n}", "ts": ts,
+                 "channel": f"D{n % conversations:05d}", "event_ts": ts}  # fmt: skip
+    else:
+        inner = {"type": "app_mention", "user": f"U{n % 50:05d}", "text": f"<@U0BOT> question {n}", "ts": ts,
+                 "channel": "C0BENCH", "event_ts": ts}  # fmt: skip
     return {
         "token": "legacy",
         "team_id": WORKSPACE,
@@ -91,9 +100,8 @@ def event(n: int, run: str) -> dict:
         "event_id": f"Ev{run}{n:07d}",
         "event_time": int(time.time()),
         "authorizations": [{"team_id": WORKSPACE, "user_id": "U0BOT", "is_bot": True}],
-        "event": {"type": "app_mention", "user": f"U{n % 50:05d}", "text": f"<@U0BOT> question {n}", "ts": ts,
-                  "channel": "C0BENCH", "event_ts": ts},
-    }  # fmt: skip
+        "event": inner,
+    }
 
 
 def signed(payload: dict, retry: int = 0) -> tuple[bytes, dict[str, str]]:
@@ -121,24 +129,26 @@ async def load(args: argparse.Namespace, url: str, host: str, on_half: object) -
     duplicates = 0
 
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        warm = int(args.rate * args.warmup)
 
         async def one(n: int, retry: int) -> None:
             nonlocal duplicates
             if retry:
                 await asyncio.sleep(1.5)  # Slack retries after its 3 s timeout, signed anew
-            body, headers = signed(event(n, run), retry)
+            body, headers = signed(event(n, run, args.conversations), retry)
             began = time.perf_counter()
             try:
                 response = await client.post(url, content=body, headers={**headers, "Host": host})
             except httpx.HTTPError:
                 statuses[0] += 1
                 return
-            latencies.append(time.perf_counter() - began)
+            if n >= warm:
+                latencies.append(time.perf_counter() - began)
             statuses[response.status_code] += 1
             if response.status_code == 200 and response.json().get("duplicate"):
                 duplicates += 1
 
-        total = int(args.rate * args.duration)
+        total = int(args.rate * (args.warmup + args.duration))
         interval = 1.0 / args.rate
         tasks = []
         start = time.perf_counter()
@@ -148,7 +158,7 @@ async def load(args: argparse.Namespace, url: str, host: str, on_half: object) -
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if not paused and n >= total // 2 - int(args.rate * args.pause_worker / 2):
+            if not paused and n >= warm + (total - warm) // 2 - int(args.rate * args.pause_worker / 2):
                 paused = True
                 on_half()  # type: ignore[operator]
             tasks.append(asyncio.create_task(one(n, 0)))
@@ -179,8 +189,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200, help="signed events per second (open loop)")
     parser.add_argument("--duration", type=float, default=15, help="seconds of load")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds at the rate before latencies count")
     parser.add_argument("--retries", type=float, default=0.05, help="share of events sent again as Slack retries")
     parser.add_argument("--pause-worker", type=float, default=0, help="SIGSTOP the chat worker this long mid-run")
+    parser.add_argument(
+        "--conversations", type=int, default=0, help="0: every event a mention in a new thread; N: DMs of N users"
+    )
     parser.add_argument("--drain", type=float, default=180, help="seconds to wait for every reply")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -207,7 +221,7 @@ def main() -> None:
             text=True, check=True,
         ).stdout  # fmt: skip
         assert re.search(rf"^ROUTE {WORKSPACE}$", out, re.M), out
-        stack.start("slack-web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
+        web = stack.start("slack-web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
         chat = stack.start(
             "slack-chat", sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "chat@benchslack", "-Q",
             "chat", "-P", "gevent", "--concurrency", "1000", "--without-gossip", "--without-mingle", "--loglevel",
@@ -224,7 +238,13 @@ def main() -> None:
                 signal.setitimer(signal.ITIMER_REAL, args.pause_worker)
 
         signal.signal(signal.SIGALRM, lambda *_: (os.killpg(chat, signal.SIGCONT), print("chat worker resumed")))
+        before = cpu_snapshot({"web": web, "worker": chat}, DB, [os.getpid()])
         result = asyncio.run(load(args, f"http://127.0.0.1:{port}/webhooks/slack/events/", host, pause))
+        after = cpu_snapshot({"web": web, "worker": chat}, DB, [os.getpid()])
+        result["cpu"] = {
+            name: sum(t - before[name].get(pid, 0) for pid, t in after[name].items()) * TICK_MS
+            for name in ("web", "worker", "postgres", "redis")
+        }
         began = time.perf_counter()
         while time.perf_counter() - began < args.drain and psql(COUNT_SQL, DB)[0][2] < result["sent"]:
             time.sleep(0.5)
@@ -235,7 +255,7 @@ def main() -> None:
     finally:
         stack.stop()
         reset(DB, ENV["REDIS_URL"], create=False)
-    result.update(posted=len(posted), threads=len({p.get("thread_ts") for p in posted}))
+    result.update(posted=len(posted), threads=len({p.get("thread_ts") or p["channel"] for p in posted}))
     result.update(stored=stored, distinct=distinct, answered=answered, delivered=delivered)
     print(report(args, result))
 
@@ -244,25 +264,32 @@ def report(args: argparse.Namespace, r: dict) -> str:
     model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     machine = f"{model.group(1).strip() if model else platform.machine()}, {os.cpu_count()} CPUs"
     lat = r["latencies"]
+    kind = f"DMs of {args.conversations} users" if args.conversations else "app_mentions, each a new thread"
     requests = r["sent"] + r["retried"]
-    exactly_once = r["sent"] == r["stored"] == r["distinct"] == r["answered"] == r["threads"]
+    conversations = args.conversations or r["sent"]
+    exactly_once = r["sent"] == r["stored"] == r["distinct"] == r["answered"] and r["threads"] == conversations
     exactly_once = exactly_once and r["posted"] == r["delivered"]
     return "\n".join(
         [
             f"## Slack events webhook — {date.today()} — {machine}",
             "",
-            f"bench/webhooks_slack.py: {args.rate:g} signed app_mention events/s (open loop, each a new thread) for "
-            f"{args.duration:g} s against gunicorn gthread 1×32 on the apex; {r['retried']} re-sent as Slack retries; "
+            f"bench/webhooks_slack.py: {args.rate:g} signed events/s (open loop; {kind}) for "
+            f"{args.duration:g} s after {args.warmup:g} s of warm-up against gunicorn gthread 1×32 on the apex; "
+            f"{r['retried']} re-sent as Slack retries; "
             f"chat worker paused {args.pause_worker:g} s mid-run. PostgreSQL fsync={psql('SHOW fsync')[0][0]}, "
             f"synchronous_commit={psql('SHOW synchronous_commit')[0][0]}. Load generator, fake LLM and Slack double "
             "on the same machine, shared with other engineers' test runs.",
             "",
-            "| requests | achieved req/s | ack p50 / p95 / p99 / max ms | statuses | events stored / answered | "
+            "| requests | throughput req/s | ack p50 / p95 / p99 / max ms | statuses | events stored / answered | "
             "posts on the double / sent deliveries | threads answered | drain s |",
             "|---:|---:|---:|---|---:|---:|---:|---:|",
             f"| {requests} | {requests / r['wall']:.0f} | {ms(lat, 50):.1f} / {ms(lat, 95):.1f} / {ms(lat, 99):.1f} / "
             f"{max(lat) * 1000 if lat else float('nan'):.0f} | {dict(r['statuses'])} | {r['stored']} / "
             f"{r['answered']} of {r['sent']} | {r['posted']} / {r['delivered']} | {r['threads']} | {r['drain']:.1f} |",
+            "",
+            "CPU ms per request during the load (web / chat worker / postgres / redis): "
+            + " / ".join(f"{r['cpu'][name] / max(requests, 1):.1f}" for name in ("web", "worker", "postgres", "redis"))
+            + ".",
             "",
             f"Every event stored once and answered once: {'yes' if exactly_once else 'NO'} (retries answered as "
             f"duplicates: {r['duplicates']} of {r['retried']}; the demo bot's seed greeting is a second post per "

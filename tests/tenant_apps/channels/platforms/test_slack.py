@@ -581,3 +581,38 @@ def test_a_real_worker_answers_each_workspace_in_its_own_team(live_worker: Any, 
             [message] = ChatMessage.objects.filter(role=MessageRole.USER, session__platform="slack", hidden=False)
             assert message.content == text
             assert message.reply.metadata["delivery"]["status"] == DeliveryStatus.SENT
+
+
+def test_two_first_messages_of_a_thread_at_once_start_one_session(
+    channel: Any, apex_client: Any, monkeypatch: Any
+) -> None:
+    from tenant_apps.channels.platforms import slack_events
+
+    _deliver(apex_client, _event())
+    real = slack_events.conversation_selectors.sessions_by_external_id
+    calls = {"n": 0}
+
+    def stale_read(**kwargs: Any) -> list[Any]:
+        calls["n"] += 1
+        return [] if calls["n"] == 1 else real(**kwargs)  # the first read missed the session the other one started
+
+    monkeypatch.setattr(slack_events.conversation_selectors, "sessions_by_external_id", stale_read)
+    twin = _deliver(apex_client, _event("<@U0BOT> also this", ts="1700000150.1", thread_ts=ROOT_TS, event_id="Ev2"))
+
+    assert twin.status_code == 200
+    assert twin.json()["duplicate"] is False
+    first, second = _participant_messages()
+    assert first.session_id == second.session_id
+    assert ChatSession.objects.count() == 1
+
+
+def test_a_reply_to_no_slack_message_goes_where_the_session_last_spoke(
+    channel: Any, apex_client: Any, double: SlackApiDouble
+) -> None:
+    _deliver(apex_client, _event("hi", type="message", channel="D0DM", channel_type="im", ts="1700000600.1"))
+    session = _participant_messages()[0].session
+    greeting = ChatMessage.objects.create(session=session, role=MessageRole.ASSISTANT, content="Welcome!")
+
+    outbound.reply_send(message_id=greeting.pk, final_attempt=False)
+
+    assert double.posted == [{"channel": "D0DM", "text": "Welcome!"}]
