@@ -19,9 +19,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.factories.providers import TELEGRAM_TOKEN
 from tests.fakes.http_server import LoopbackServer, Received
 
+# The bot token the double accepts (the same as ``tests.factories.providers.TELEGRAM_TOKEN``; not imported so the
+# double runs on its own, without Django, for a bench).
+TELEGRAM_TOKEN = "123456789:AAE-never-shown-SECRET-abcdefghijk"
 METHODS = ("getMe", "setWebhook", "deleteWebhook", "getWebhookInfo", "sendChatAction", "sendMessage")
 BLOCKED = (403, "Forbidden: bot was blocked by the user")
 
@@ -200,3 +202,26 @@ def _rendered(text: str, parse_mode: Any) -> str:
     if parse_mode != "HTML":
         return text
     return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def main() -> None:
+    """Serve the double on its own (``python -m tests.fakes.telegram_api --port P``) until stopped."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description="TEST TOOL: loopback double of the Telegram Bot API.")
+    parser.add_argument("--port", type=int, default=8767)
+    args = parser.parse_args()
+    with TelegramApiDouble(port=args.port) as double:
+        double.server.received = _Discarded()  # a long run keeps no request log
+        while True:
+            time.sleep(3600)
+
+
+class _Discarded(list):  # type: ignore[type-arg]
+    def append(self, item: Any) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,7 @@ from tenant_apps.channels.models import Channel, Delivery
 from tenant_apps.channels.platforms import telegram
 from tenant_apps.conversations.enums import MessageRole
 from tenant_apps.conversations.models import ChatMessage, ChatSession, ParticipantData
-from tests.factories.providers import messaging_provider
+from tests.factories.providers import TELEGRAM_TOKEN, messaging_provider
 from tests.fakes.telegram_api import BLOCKED, TelegramApiDouble
 from tests.fixtures_worker import PLATFORM_DOUBLE_PORTS
 
@@ -104,6 +104,7 @@ def _participant_messages() -> list[ChatMessage]:
 
 def test_saving_sets_the_webhook_with_the_channels_secret(channel: Any, double: TelegramApiDouble) -> None:
     [body] = double.bodies("setWebhook")
+    assert double.token == TELEGRAM_TOKEN
     secret = _secret(channel)
 
     assert body["url"].endswith(_path(channel))
