@@ -31,4 +31,6 @@ urlpatterns = [
 
 # allauth answers a rate-limited request with this view (it looks the handler up in ROOT_URLCONF).
 handler429 = "shared_apps.accounts.views.rate_limited_view"
+handler400 = "tenants.views.bad_request_view"  # JSON under /api/
+handler404 = "tenants.views.not_found_view"  # JSON under /api/
 handler500 = "tenants.views.server_error_view"

@@ -28,6 +28,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
+from django.views.defaults import bad_request, page_not_found
 from django_htmx.http import HttpResponseClientRedirect
 
 from shared_apps.accounts.models import User
@@ -355,6 +356,31 @@ def team_export_download_view(request: HttpRequest, export_id: int) -> FileRespo
     if exports.export_dir(team.schema_name).resolve() not in path.parents or not path.is_file():
         raise Http404("No such export")
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/gzip")
+
+
+def _api_error(request: HttpRequest, status: int, code: str, message: str) -> JsonResponse | None:
+    """The API's JSON error for a request under ``/api/`` that Django itself refused, else None: an API client
+    reads errors as data (ADR 0110); the OpenAI-compatible endpoint answers in OpenAI's shape (ADR 0111)."""
+    if request.path.startswith("/api/openai/"):
+        kind = "not_found_error" if status == 404 else "invalid_request_error"
+        error = {"message": message, "type": kind, "param": None, "code": code.split(".")[-1]}
+        return JsonResponse({"error": error}, status=status)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": code, "message": message, "extra": {}}, status=status)
+    return None
+
+
+def not_found_view(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: a path no route matches (``/api/v1/chatbots/abc/``)."""
+    api = _api_error(request, 404, "request.not_found", "No such endpoint (see /api/schema/).")
+    return api or page_not_found(request, exception)
+
+
+def bad_request_view(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler400``: Django refused the request before a view could (a ``SuspiciousOperation``: too many
+    fields, a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, a malformed multipart body)."""
+    api = _api_error(request, 400, "request.malformed", "The request could not be read (malformed or too large).")
+    return api or bad_request(request, exception)
 
 
 def server_error_view(request: HttpRequest) -> HttpResponse:

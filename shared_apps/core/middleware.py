@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from shared_apps.core import strict_json
 from shared_apps.core.request_context import REQUEST_ID_HEADER, request_id_from, request_id_var, request_var
 
 NUL_MESSAGE = "The request contains a NUL character (\\u0000), which text here cannot hold."
+MALFORMED_MESSAGE = "The request body could not be read (malformed, or too many fields)."
 DEPTH_MESSAGE = f"The JSON in the request is nested deeper than {strict_json.MAX_DEPTH} levels."
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -70,7 +73,10 @@ def bad_input(request: HttpRequest) -> tuple[str, str] | None:
         if b"%00" in request.body or b"\x00" in request.body:
             return "request.nul_character", NUL_MESSAGE
     elif content_type == "multipart/form-data":
-        fields = [value for key, values in request.POST.lists() for value in [key, *values]]
+        try:
+            fields = [value for key, values in request.POST.lists() for value in [key, *values]]
+        except (MultiPartParserError, SuspiciousOperation):  # malformed, or over DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return "request.malformed_body", MALFORMED_MESSAGE
         fields += [str(upload.name or "") for _key, uploads in request.FILES.lists() for upload in uploads]
         if any("\x00" in field for field in fields):
             return "request.nul_character", NUL_MESSAGE
@@ -84,6 +90,7 @@ def bad_input(request: HttpRequest) -> tuple[str, str] | None:
 
 def _refusal(request: HttpRequest, code: str, message: str) -> HttpResponse:
     accept = request.META.get("HTTP_ACCEPT", "")
-    if "json" in (request.content_type or "") or ("json" in accept and "html" not in accept):
+    wants_json = "json" in (request.content_type or "") or ("json" in accept and "html" not in accept)
+    if wants_json or request.path_info.startswith("/api/"):  # an API client reads errors as data
         return JsonResponse({"code": code, "message": message, "extra": {}}, status=400)
     return render(request, "errors/bad_input.html", {"message": message}, status=400)

@@ -95,7 +95,14 @@ _CLEANERS = {ChannelKind.WIDGET: widget_config_clean, ChannelKind.CUSTOM_API: cu
 
 def _config_clean(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
     platform = platform_for(kind)
-    return platform.config_clean(config) if platform is not None else _CLEANERS[ChannelKind(kind)](config)
+    if platform is not None:
+        return platform.config_clean(config)
+    cleaner = _CLEANERS.get(ChannelKind(kind))
+    if cleaner is None:  # a declared kind whose platform is not registered (yet): refuse, do not crash
+        raise ChannelInvalidError(
+            code="channel.unsupported_kind", message="This kind of channel cannot be added.", extra={"field": "kind"}
+        )
+    return cleaner(config)
 
 
 def _provider_check(kind: str, provider: MessagingProvider | None) -> MessagingProvider | None:

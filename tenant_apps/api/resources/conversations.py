@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -197,6 +198,7 @@ class SessionFileUploadApi(ResourceApiView):
 
     required_role = Role.EDITOR
     idempotent = True
+    parser_classes = [MultiPartParser]
 
     def post(self, request: Request, session_id: Any) -> Response:
         session = selectors.session_get(external_id=session_id)

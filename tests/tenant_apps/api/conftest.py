@@ -19,6 +19,16 @@ from tests.factories.providers import llm_provider
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """One thread per request: close its database connection when it ends (``CONN_MAX_AGE`` would keep it
+        open with nobody to reuse it, and a few hundred requests exhaust the server's connection slots)."""
+        from django.db import connections
+
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            connections.close_all()
+
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
