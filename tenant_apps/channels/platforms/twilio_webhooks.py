@@ -144,6 +144,9 @@ def twilio_message_webhook(request: HttpRequest, channel_public_id: uuid.UUID) -
         return refusal
     assert channel is not None
     body, media = params.get("Body", ""), _media(params)
+    latitude, longitude = params.get("Latitude", "")[:32], params.get("Longitude", "")[:32]
+    if latitude and longitude and not body.strip():  # a WhatsApp location pin
+        body = f"[location] {latitude},{longitude}"
     if not body.strip() and not media:
         if params.get("MessageStatus") or params.get("SmsStatus") not in (None, "", "received"):
             return _status(channel, params)  # a status callback sent to the message URL

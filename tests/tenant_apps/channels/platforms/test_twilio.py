@@ -281,6 +281,15 @@ def test_media_arrives_as_attachments_metadata(whatsapp: Any, team_client: Any) 
     assert message.metadata["platform_media"][0]["url"].endswith("/ME1")
 
 
+def test_whatsapp_location_is_received_as_its_coordinates(whatsapp: Any, team_client: Any) -> None:
+    params = _params(whatsapp, sid="SMLOC", body="", Latitude="-33.9249", Longitude="18.4241", MessageType="location")
+
+    response = _post(team_client, whatsapp, params)
+
+    assert response.status_code == 200
+    assert ChatMessage.objects.get(external_id="SMLOC").content == "[location] -33.9249,18.4241"
+
+
 def test_disabled_channel_answers_its_message_in_twiml_and_stores_nothing(
     whatsapp: Any, team_client: Any, owner: Any
 ) -> None:
