@@ -1,7 +1,7 @@
 # ------------------------------------------------------------------------------
 # Channels (ADR 0100): the widget chat API, custom API channels, outbound sends.
 # ------------------------------------------------------------------------------
-from config.env import env_int, env_str
+from config.env import env_bool, env_int, env_str
 
 # CORS applies to the widget chat API only (shared_apps/core/cors.py).
 CHAT_CORS_URLS_REGEX = r"^/api/(v1/)?chat/"
@@ -24,3 +24,10 @@ CHANNEL_SEND_MAX_RETRIES = env_int("CHANNEL_SEND_MAX_RETRIES", 5)
 CHANNEL_SEND_TIMEOUT_SECONDS = env_int("CHANNEL_SEND_TIMEOUT_SECONDS", 10)
 
 # The platforms' API base URLs are PLATFORM_API_URLS (providers.py): "Test connection" and the senders share them.
+
+# Twilio signs the URL it posted to (X-Twilio-Signature). By default the URL checked is the channel's public
+# webhook URL as shown on its page (SITE_SCHEME, the team host, SITE_PORT and the path), whatever a proxy in front
+# rewrote. Set TWILIO_WEBHOOK_URL_FROM_REQUEST=1 to check the URL the request arrived at instead
+# (``build_absolute_uri``: X-Forwarded-Proto through SECURE_PROXY_SSL_HEADER, X-Forwarded-Host only with
+# USE_X_FORWARDED_HOST); see docs/channels/twilio.md.
+TWILIO_WEBHOOK_URL_FROM_REQUEST = env_bool("TWILIO_WEBHOOK_URL_FROM_REQUEST", False)

@@ -72,7 +72,7 @@ class ChannelPlatform:
 _registry: dict[str, ChannelPlatform] = {}
 
 # The platform modules; each registers its ``ChannelPlatform`` when imported (``load``, from ``ChannelsConfig``).
-MODULES: tuple[str, ...] = ("meta", "slack", "telegram")
+MODULES: tuple[str, ...] = ("meta", "slack", "telegram", "twilio_messaging")
 
 
 def load() -> None:
