@@ -543,3 +543,42 @@ def test_a_real_worker_answers_each_bot_in_its_own_team(live_worker: Any, commit
             [message] = ChatMessage.objects.filter(role=MessageRole.USER, session__platform="telegram", hidden=False)
             assert message.content == text
             assert message.reply.metadata["delivery"]["status"] == DeliveryStatus.SENT
+
+
+# ----------------------------------------------------------------------------------------- bot-initiated messages
+
+
+def test_a_scheduled_message_reaches_the_participant_on_telegram(
+    channel: Any,
+    team_host: Any,
+    answered: Any,
+    double: TelegramApiDouble,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Events (issue 18) through a platform: a message scheduled for a Telegram participant is sent by the Bot API
+    to their chat when it is due, recorded like a reply."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.events import scheduling
+    from tenant_apps.events import services as event_services
+
+    answered(team_host, channel, _update("Remind me later"))
+    participant = _participant_messages()[0].session.participant
+    due = timezone.now() + timedelta(minutes=5)
+    event_services.scheduled_message_create(
+        chatbot=channel.chatbot, participant=participant, text="Your appointment is tomorrow at 9.", first_run_at=due
+    )
+    double.sent.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ran = scheduling.scheduled_run_due(now=due)
+
+    assert ran == 1
+    [sent] = double.sent
+    assert sent["chat_id"] == str(CHAT)
+    assert "Your appointment is tomorrow at 9." in sent["text"]
+    message = ChatMessage.objects.get(content="Your appointment is tomorrow at 9.")
+    assert message.metadata["event_origin"] == "scheduled"
+    assert Delivery.objects.get(message=message).status == DeliveryStatus.SENT
