@@ -177,10 +177,13 @@ def on_saved(channel: Channel) -> None:
             message=f"Telegram refused to set the bot's webhook: {_scrub(answer.description, token)}.",
             extra={"field": "provider"},
         )
-    me = call(token, "getMe") if not channel.config.get("telegram_bot_username") else None
-    if me is not None and me.ok and isinstance(me.body.get("result"), dict):
+    try:
+        me = call(token, "getMe")  # the bot's username, for the page (the webhook is set: a failure is no refusal)
+    except ApplicationError:
+        return
+    if me.ok and isinstance(me.body.get("result"), dict):
         username = str(me.body["result"].get("username") or "")[:64]
-        if username:
+        if username and username != channel.config.get("telegram_bot_username"):
             channel.config = {**channel.config, "telegram_bot_username": username}
             Channel.objects.filter(pk=channel.pk).update(config=channel.config)
 

@@ -144,6 +144,23 @@ def test_a_refused_webhook_refuses_the_save_with_telegrams_words(
     assert "An HTTPS URL must be provided" in refused.value.message
 
 
+def test_a_failing_get_me_after_the_webhook_is_set_does_not_refuse_the_save(
+    published: Any, owner: Any, double: TelegramApiDouble
+) -> None:
+    double.fail_next("getMe", 502, "Bad Gateway")
+
+    channel = services.channel_create(
+        chatbot=published,
+        kind=ChannelKind.TELEGRAM,
+        name="Telegram",
+        provider=messaging_provider(type="telegram"),
+        user=owner,
+    )
+
+    assert double.webhook["url"].endswith(_path(channel))
+    assert "telegram_bot_username" not in channel.config
+
+
 def test_deleting_deletes_the_webhook_and_a_failure_does_not_block(
     channel: Any, published: Any, owner: Any, double: TelegramApiDouble
 ) -> None:
