@@ -9,6 +9,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 API_PREFIXES = ("/api/v1/", "/api/openai/")
@@ -97,6 +98,25 @@ class ApiAutoSchema(AutoSchema):
         else:
             success = {200: output}
         return {**success, **dict.fromkeys(ERROR_STATUSES, error)}
+
+    def get_override_parameters(self) -> list[Any]:
+        """A paginated list's ``cursor``, ``page_size`` and ``ordering`` (ADR 0110), before the view's own filters
+        (``extend_schema(parameters=...)`` on the method)."""
+        parameters = list(super().get_override_parameters())
+        view = self.view
+        if self.method != "GET" or not getattr(view, "output_paginated", False):
+            return parameters
+        conventions = [
+            OpenApiParameter("cursor", str, description="The opaque cursor of a `next`/`previous` link."),
+            OpenApiParameter(
+                "page_size", {"type": "integer", "minimum": 1, "maximum": 100}, description="Default 50, at most 100."
+            ),
+        ]
+        fields = tuple(getattr(view, "ordering_fields", ()))
+        if fields:
+            choices = [*fields, *(f"-{name}" for name in fields)]
+            conventions.append(OpenApiParameter("ordering", str, enum=choices, description="`-` for descending."))
+        return conventions + parameters
 
     def get_operation_id(self) -> str:
         name = type(self.view).__name__.removesuffix("Api")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -138,6 +139,12 @@ class ChatbotListApi(ResourceApiView):
         prompt = serializers.CharField(required=False, max_length=50_000)
         temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("archived", bool, description="Archived chatbots instead of the active ones."),
+            OpenApiParameter("search", str, description="Name or description contains (up to 120 characters)."),
+        ]
+    )
     def get(self, request: Request) -> Response:
         archived = request.query_params.get("archived", "") in ("1", "true")
         search = request.query_params.get("search", "")[:120]
@@ -288,6 +295,12 @@ class VersionCompareApi(ResourceApiView):
 
     required_role = Role.VIEWER
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, {"type": "string", "pattern": r"^([0-9]+|working)$"}, description=text)
+            for name, text in (("a", "From: a version number or `working` (default)."), ("b", "To: the same."))
+        ]
+    )
     def get(self, request: Request, chatbot_id: int) -> Response:
         chatbot = selectors.chatbot_get(chatbot_id=chatbot_id)
 

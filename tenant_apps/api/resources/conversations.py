@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -132,6 +134,20 @@ class SessionListApi(ResourceApiView):
     output_serializer = SessionOutputSerializer
     output_paginated = True
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("chatbot_id", int),
+            OpenApiParameter(
+                "version", {"type": "string", "pattern": r"^([0-9]+|working)$"}, description="A number or `working`."
+            ),
+            OpenApiParameter("status", str, enum=list(SessionStatus.values)),
+            OpenApiParameter("date_from", OpenApiTypes.DATE),
+            OpenApiParameter("date_to", OpenApiTypes.DATE),
+            OpenApiParameter("participant", str, description="Identifier or name contains."),
+            OpenApiParameter("tag", str, description="A message of the session carries this tag."),
+            OpenApiParameter("text", str, description="A message of the session contains this text."),
+        ]
+    )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status", "")
         if status and status not in SessionStatus.values:
@@ -261,6 +277,12 @@ class ParticipantListApi(ResourceApiView):
     output_serializer = ParticipantOutputSerializer
     output_paginated = True
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("platform", str, enum=list(Platform.values)),
+            OpenApiParameter("identifier", str, description="Identifier contains."),
+        ]
+    )
     def get(self, request: Request) -> Response:
         queryset = selectors.participant_list(
             platform=request.query_params.get("platform", "")[:20],
@@ -281,6 +303,7 @@ class ParticipantDataApi(ResourceApiView):
         data = serializers.DictField()  # type: ignore[assignment]
         replace = serializers.BooleanField(required=False, default=False)
 
+    @extend_schema(parameters=[OpenApiParameter("chatbot_id", int, description="Only this chatbot's data.")])
     def get(self, request: Request, participant_id: int) -> Response:
         participant = selectors.participant_get(participant_id=participant_id)
         chatbot_id = bounded_int(request, "chatbot_id")
