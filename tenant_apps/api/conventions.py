@@ -84,6 +84,10 @@ class ResourceApiView(TeamApiView):
     # Bodies are JSON (docs/api.md): a form-encoded or multipart body is 415 ``request.unsupported_media_type``
     # rather than half-parsed (nested objects and lists do not survive a form). File uploads opt in to multipart.
     parser_classes = [JSONParser]
+    # Documentation only (tenant_apps.api.openapi): the serializer of one object this view answers (the payload
+    # functions build the bodies), and whether its GET answers a page of them.
+    output_serializer: ClassVar[type[Any] | None] = None
+    output_paginated: ClassVar[bool] = False
     ordering_fields: ClassVar[tuple[str, ...]] = ()
     default_ordering: ClassVar[tuple[str, ...]] = ("-created_at", "-id")
     idempotent: ClassVar[bool] = False

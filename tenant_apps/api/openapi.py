@@ -3,11 +3,13 @@ error shapes and how our thin views are described (``ApiAutoSchema``, the DRF ``
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 API_PREFIXES = ("/api/v1/", "/api/openai/")
@@ -53,10 +55,24 @@ class OpenAIErrorSerializer(serializers.Serializer):
 ERROR_STATUSES = (400, 401, 403, 404, 409, 422, 429)
 
 
+@functools.cache
+def page_serializer(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """``{"next", "previous", "results": [item]}``: one page of a cursor-paginated list (ADR 0110)."""
+    name = item.__name__.removesuffix("Serializer") + "PageSerializer"
+    fields = {
+        "next": serializers.CharField(allow_null=True, help_text="The next page's URL; null on the last page."),
+        "previous": serializers.CharField(allow_null=True),
+        "results": item(many=True),
+    }
+    attrs = {**fields, "__module__": item.__module__, "__qualname__": name, "__doc__": page_serializer.__doc__}
+    return type(name, (serializers.Serializer,), attrs)
+
+
 class ApiAutoSchema(AutoSchema):
     """Our views are thin ``APIView``s with nested ``InputSerializer``/``UpdateSerializer`` (HackSoft style): the
-    request body is the nested serializer of the method, the answer a JSON object (documented per resource in
-    docs/api.md), every error the shared error shape. Operation ids come from the view and method."""
+    request body is the nested serializer of the method; the answer the view's ``output_serializer`` where it
+    declares one (a page of them for ``GET`` when ``output_paginated``), else a JSON object (documented per resource
+    in docs/api.md); every error the shared error shape. Operation ids come from the view and method."""
 
     def _get_serializer(self) -> Any:
         return None  # no "unable to guess serializer": bodies are declared below
@@ -72,13 +88,35 @@ class ApiAutoSchema(AutoSchema):
     def get_response_serializers(self) -> Any:
         openai = self.path.startswith("/api/openai/")
         error = OpenAIErrorSerializer if openai else ErrorSerializer
+        output = getattr(self.view, "output_serializer", None) or OpenApiTypes.OBJECT
+        if self.method == "GET" and getattr(self.view, "output_paginated", False):
+            output = page_serializer(output) if output is not OpenApiTypes.OBJECT else output
         if self.method == "DELETE" and not hasattr(self.view, "InputSerializer"):
             success: dict[int, Any] = {204: None}
         elif self.method == "POST" and getattr(self.view, "idempotent", False):
-            success = {201: OpenApiTypes.OBJECT}
+            success = {201: output}
         else:
-            success = {200: OpenApiTypes.OBJECT}
+            success = {200: output}
         return {**success, **dict.fromkeys(ERROR_STATUSES, error)}
+
+    def get_override_parameters(self) -> list[Any]:
+        """A paginated list's ``cursor``, ``page_size`` and ``ordering`` (ADR 0110), before the view's own filters
+        (``extend_schema(parameters=...)`` on the method)."""
+        parameters = list(super().get_override_parameters())
+        view = self.view
+        if self.method != "GET" or not getattr(view, "output_paginated", False):
+            return parameters
+        conventions = [
+            OpenApiParameter("cursor", str, description="The opaque cursor of a `next`/`previous` link."),
+            OpenApiParameter(
+                "page_size", {"type": "integer", "minimum": 1, "maximum": 100}, description="Default 50, at most 100."
+            ),
+        ]
+        fields = tuple(getattr(view, "ordering_fields", ()))
+        if fields:
+            choices = [*fields, *(f"-{name}" for name in fields)]
+            conventions.append(OpenApiParameter("ordering", str, enum=choices, description="`-` for descending."))
+        return conventions + parameters
 
     def get_operation_id(self) -> str:
         name = type(self.view).__name__.removesuffix("Api")

@@ -36,4 +36,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["tenant_apps.api.openapi.only_api_paths"],
+    # Every platform a participant or session can be on; a bot-initiated message takes all but "web".
+    "ENUM_NAME_OVERRIDES": {"PlatformEnum": "tenant_apps.conversations.enums.Platform"},
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +25,59 @@ from tenants.enums import Role
 
 def _actor(request: Request) -> Any:
     return request.user if getattr(request.user, "pk", None) else None
+
+
+class ChatbotOutputSerializer(serializers.Serializer):
+    """A chatbot as the API answers it (``chatbot_payload``)."""
+
+    id = serializers.IntegerField()
+    public_id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    seed_message = serializers.CharField(allow_blank=True)
+    participant_allowlist = serializers.ListField(child=serializers.CharField())
+    consent_form_id = serializers.IntegerField(allow_null=True)
+    file_uploads_enabled = serializers.BooleanField()
+    is_public = serializers.BooleanField()
+    published_version = serializers.IntegerField(allow_null=True, help_text="Its number; null before publishing.")
+    pipeline_id = serializers.IntegerField()
+    archived = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class VersionOutputSerializer(serializers.Serializer):
+    """A chatbot version (``version_payload``): its frozen settings."""
+
+    number = serializers.IntegerField()
+    description = serializers.CharField(allow_blank=True)
+    published = serializers.BooleanField()
+    settings = serializers.JSONField(help_text="The settings frozen into this version.")
+    created_at = serializers.DateTimeField()
+
+
+class VersionDetailOutputSerializer(VersionOutputSerializer):
+    graph = serializers.JSONField(help_text="The version's pipeline graph.")
+
+
+class PipelineErrorSerializer(serializers.Serializer):
+    """One validation error of a graph, on a node, an edge or the whole graph (the editor's own)."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    node_id = serializers.CharField(allow_null=True)
+    edge_id = serializers.CharField(allow_null=True)
+    field = serializers.CharField(allow_null=True)
+
+
+class PipelineOutputSerializer(serializers.Serializer):
+    """The working copy's pipeline (``pipeline_payload``) with every validation error, as the editor shows them."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    graph = serializers.JSONField()
+    edit_revision = serializers.IntegerField(help_text="Send it back as ``base_revision``.")
+    errors = PipelineErrorSerializer(many=True)  # type: ignore[assignment]  # popped into _declared_fields
 
 
 def chatbot_payload(chatbot: Chatbot) -> dict[str, Any]:
@@ -74,6 +128,8 @@ class ChatbotListApi(ResourceApiView):
     write_role = Role.EDITOR
     ordering_fields = ("name", "created_at", "updated_at")
     idempotent = True
+    output_serializer = ChatbotOutputSerializer
+    output_paginated = True
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120)
@@ -83,6 +139,12 @@ class ChatbotListApi(ResourceApiView):
         prompt = serializers.CharField(required=False, max_length=50_000)
         temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("archived", bool, description="Archived chatbots instead of the active ones."),
+            OpenApiParameter("search", str, description="Name or description contains (up to 120 characters)."),
+        ]
+    )
     def get(self, request: Request) -> Response:
         archived = request.query_params.get("archived", "") in ("1", "true")
         search = request.query_params.get("search", "")[:120]
@@ -101,6 +163,7 @@ class ChatbotDetailApi(ResourceApiView):
 
     required_role = Role.VIEWER
     write_role = Role.EDITOR
+    output_serializer = ChatbotOutputSerializer
 
     class UpdateSerializer(serializers.Serializer):
         name = serializers.CharField(required=False, max_length=120)
@@ -147,6 +210,7 @@ class ChatbotPipelineApi(ResourceApiView):
 
     required_role = Role.VIEWER
     write_role = Role.EDITOR
+    output_serializer = PipelineOutputSerializer
 
     class InputSerializer(serializers.Serializer):
         graph = serializers.JSONField()
@@ -176,6 +240,8 @@ class VersionListApi(ResourceApiView):
     write_role = Role.EDITOR
     idempotent = True
     default_ordering = ("-number",)
+    output_serializer = VersionOutputSerializer
+    output_paginated = True
 
     class InputSerializer(serializers.Serializer):
         description = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
@@ -201,6 +267,7 @@ class VersionListApi(ResourceApiView):
 
 class VersionDetailApi(ResourceApiView):
     required_role = Role.VIEWER
+    output_serializer = VersionDetailOutputSerializer
 
     def get(self, request: Request, chatbot_id: int, number: int) -> Response:
         chatbot = selectors.chatbot_get(chatbot_id=chatbot_id)
@@ -214,6 +281,7 @@ class VersionPublishApi(ResourceApiView):
     """``POST``: make this version the one channels serve."""
 
     required_role = Role.EDITOR
+    output_serializer = VersionOutputSerializer
 
     def post(self, request: Request, chatbot_id: int, number: int) -> Response:
         chatbot = selectors.chatbot_get(chatbot_id=chatbot_id)
@@ -227,6 +295,12 @@ class VersionCompareApi(ResourceApiView):
 
     required_role = Role.VIEWER
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, {"type": "string", "pattern": r"^([0-9]+|working)$"}, description=text)
+            for name, text in (("a", "From: a version number or `working` (default)."), ("b", "To: the same."))
+        ]
+    )
     def get(self, request: Request, chatbot_id: int) -> Response:
         chatbot = selectors.chatbot_get(chatbot_id=chatbot_id)
 

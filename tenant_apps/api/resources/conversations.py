@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -19,7 +21,7 @@ from shared_apps.core.exceptions import InvalidStateError, NotFoundError
 from tenant_apps.api.conventions import RequestInvalidError, ResourceApiView, bounded_int
 from tenant_apps.chatbots import selectors as chatbot_selectors
 from tenant_apps.conversations import selectors, services, uploads
-from tenant_apps.conversations.enums import Platform, SessionStatus
+from tenant_apps.conversations.enums import MessageRole, Platform, SessionStatus
 from tenant_apps.conversations.models import ChatMessage, ChatSession, Participant
 from tenant_apps.events.outbound import bot_message_send
 from tenants.enums import Role
@@ -29,6 +31,48 @@ MAX_TAGS = 20
 
 def _actor(request: Request) -> Any:
     return request.user if getattr(request.user, "pk", None) else None
+
+
+class ParticipantOutputSerializer(serializers.Serializer):
+    """A participant (``participant_payload``): who talks to chatbots, per platform."""
+
+    id = serializers.IntegerField()
+    public_id = serializers.UUIDField()
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    identifier = serializers.CharField(allow_blank=True)
+    name = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class SessionOutputSerializer(serializers.Serializer):
+    """A session (``session_payload``)."""
+
+    id = serializers.UUIDField()
+    chatbot_id = serializers.IntegerField()
+    version = serializers.IntegerField(allow_null=True, help_text="The version it runs; null: the working copy.")
+    participant = ParticipantOutputSerializer()
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    status = serializers.ChoiceField(choices=SessionStatus.choices)
+    state = serializers.DictField(help_text="The session's ``session_state``.")
+    message_count = serializers.IntegerField(allow_null=True, help_text="In lists only.")
+    created_at = serializers.DateTimeField()
+    last_activity_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    """A message (``message_payload``) with its tags."""
+
+    id = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=MessageRole.choices)
+    content = serializers.CharField(allow_blank=True)
+    attachments = serializers.ListField(child=serializers.DictField())
+    tags = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+
+
+class SessionDetailOutputSerializer(SessionOutputSerializer):
+    messages = MessageOutputSerializer(many=True)
 
 
 def participant_payload(participant: Participant) -> dict[str, Any]:
@@ -87,7 +131,23 @@ class SessionListApi(ResourceApiView):
 
     required_role = Role.VIEWER
     ordering_fields = ("created_at", "last_activity_at")
+    output_serializer = SessionOutputSerializer
+    output_paginated = True
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("chatbot_id", int),
+            OpenApiParameter(
+                "version", {"type": "string", "pattern": r"^([0-9]+|working)$"}, description="A number or `working`."
+            ),
+            OpenApiParameter("status", str, enum=list(SessionStatus.values)),
+            OpenApiParameter("date_from", OpenApiTypes.DATE),
+            OpenApiParameter("date_to", OpenApiTypes.DATE),
+            OpenApiParameter("participant", str, description="Identifier or name contains."),
+            OpenApiParameter("tag", str, description="A message of the session carries this tag."),
+            OpenApiParameter("text", str, description="A message of the session contains this text."),
+        ]
+    )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status", "")
         if status and status not in SessionStatus.values:
@@ -113,6 +173,7 @@ class SessionDetailApi(ResourceApiView):
     """``GET``: the session with its visible messages (and their tags)."""
 
     required_role = Role.VIEWER
+    output_serializer = SessionDetailOutputSerializer
 
     def get(self, request: Request, session_id: Any) -> Response:
         session = selectors.session_get(external_id=session_id)
@@ -123,6 +184,7 @@ class SessionDetailApi(ResourceApiView):
 
 class SessionEndApi(ResourceApiView):
     required_role = Role.EDITOR
+    output_serializer = SessionOutputSerializer
 
     def post(self, request: Request, session_id: Any) -> Response:
         session = services.session_end(session=selectors.session_get(external_id=session_id))
@@ -212,7 +274,15 @@ class ParticipantListApi(ResourceApiView):
 
     required_role = Role.VIEWER
     ordering_fields = ("created_at", "identifier")
+    output_serializer = ParticipantOutputSerializer
+    output_paginated = True
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("platform", str, enum=list(Platform.values)),
+            OpenApiParameter("identifier", str, description="Identifier contains."),
+        ]
+    )
     def get(self, request: Request) -> Response:
         queryset = selectors.participant_list(
             platform=request.query_params.get("platform", "")[:20],
@@ -233,6 +303,7 @@ class ParticipantDataApi(ResourceApiView):
         data = serializers.DictField()  # type: ignore[assignment]
         replace = serializers.BooleanField(required=False, default=False)
 
+    @extend_schema(parameters=[OpenApiParameter("chatbot_id", int, description="Only this chatbot's data.")])
     def get(self, request: Request, participant_id: int) -> Response:
         participant = selectors.participant_get(participant_id=participant_id)
         chatbot_id = bounded_int(request, "chatbot_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -35,20 +36,39 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-@pytest.fixture
-def live_http(django_db_setup: None, committed: None) -> Iterator[str]:
-    """``http://127.0.0.1:<port>``: Django's WSGI app in threads of this process, on the test database (committed
-    data only: the server's threads have their own connections). Send ``Host: <slug>.localhost`` for a team."""
+@contextmanager
+def serve_http(*, threaded: bool = True) -> Iterator[str]:
+    """Django's WSGI app on a free loopback port, in threads of this process, while the block runs. Unthreaded,
+    one thread answers every request in turn on one reused database connection (for a client that sends one
+    request at a time: much faster than a connection per request)."""
     from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connections
 
-    server = make_server("127.0.0.1", 0, WSGIHandler(), server_class=_ThreadingServer, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server_class = _ThreadingServer if threaded else WSGIServer
+    server = make_server("127.0.0.1", 0, WSGIHandler(), server_class=server_class, handler_class=_QuietHandler)
+
+    def serve() -> None:
+        try:
+            server.serve_forever()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_http(django_db_setup: None, committed: None) -> Iterator[str]:
+    """``http://127.0.0.1:<port>``: Django's WSGI app in threads of this process, on the test database (committed
+    data only: the server's threads have their own connections). Send ``Host: <slug>.localhost`` for a team."""
+    with serve_http() as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,11 +2,11 @@
 against a live server with a seeded team (issue 14): bad input is a 4xx ``{"code","message","extra"}``, never a
 5xx, and every answer matches the schema (status code, content type, body).
 
-Each operation is one test item with its own committed fixtures (a chatbot with a published version, its
-pipeline, a widget channel, a provider, a participant with an open session and a message, a full API key),
-removed afterwards with everything the fuzzer created. Valid path parameters point at those objects (a random
-integer would only ever hit 404); invalid ones (negative mode) are kept as generated. A ``DELETE`` gets an object
-of its own for every example, so it destroys only what the test made.
+Each operation is one test item; they share one live server and one set of committed objects (a chatbot with a
+published version, its pipeline, a widget channel, a provider, a participant with an open session and a message,
+a full API key), removed after the module with everything the fuzzer created. Valid path parameters point at those
+objects (a random integer would only ever hit 404); invalid ones (negative mode) are kept as generated. A
+``DELETE`` gets an object of its own for every example, so it destroys only what the test made.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.db import connection
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -30,6 +31,7 @@ from schemathesis.generation.modes import GenerationMode
 
 from tenants.context import tenant_context
 from tenants.models import Team
+from tests.tenant_apps.api.conftest import serve_http
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"
 TEAM = "alpha"
@@ -55,10 +57,24 @@ def _snapshot(models: list[Any]) -> dict[Any, int]:
     return {model: model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0 for model in models}
 
 
-@pytest.fixture
-def seeded(django_db_setup: None, committed: None, fake_llm: Any) -> Iterator[Seeded]:
-    """Team alpha's committed objects for one operation's examples; afterwards every row newer than the snapshot
-    (what the fixture and the fuzzer created) is deleted, children first."""
+@pytest.fixture(scope="module")
+def live_api(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """One live server for every operation (committed data: the test transaction is not used); requests come one
+    at a time, so one server thread with one database connection answers them all."""
+    with django_db_blocker.unblock(), serve_http(threaded=False) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def seeded(live_api: str, django_db_blocker: Any, fake_llm_server: Any) -> Iterator[Seeded]:
+    """Team alpha's committed objects for the module; afterwards every row newer than the snapshot (what the
+    fixture and the fuzzer created) is deleted, children first."""
+    with django_db_blocker.unblock():
+        yield from _seed(fake_llm_server)
+        connection.set_schema_to_public()
+
+
+def _seed(fake_llm: Any) -> Iterator[Seeded]:
     from tenant_apps.api.models import ApiKey
     from tenant_apps.api.services import api_key_create
     from tenant_apps.audit.models import AuditEvent
@@ -157,7 +173,7 @@ def _positive(case: Any, location: ParameterLocation) -> bool:
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_api_answers_bad_input_with_a_documented_error(case: Any, live_http: str, seeded: Seeded) -> None:
+def test_api_answers_bad_input_with_a_documented_error(case: Any, live_api: str, seeded: Seeded) -> None:
     if case.path_parameters and _positive(case, ParameterLocation.PATH):
         values = dict(seeded.path_values)
         if case.method.upper() == "DELETE" and case.path in seeded.disposable:
@@ -165,7 +181,7 @@ def test_api_answers_bad_input_with_a_documented_error(case: Any, live_http: str
         case.path_parameters = {name: values.get(name, value) for name, value in case.path_parameters.items()}
 
     case.call_and_validate(
-        base_url=live_http,
+        base_url=live_api,
         headers={"Host": f"{seeded.team.slug}.localhost", "X-Api-Key": seeded.key},
         checks=CHECKS,
         timeout=CEILING,
