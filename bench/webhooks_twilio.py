@@ -42,7 +42,7 @@ os.environ.setdefault("BENCH_REDIS_SERVER", os.environ.get("TEST_REDIS_SERVER", 
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from bench.turns import GUNICORN, REDIS, SERVER, Stack, free_port, psql, reset  # noqa: E402
+from bench.turns import GUNICORN, REDIS, SERVER, TICK_MS, Stack, cpu_snapshot, free_port, psql, reset  # noqa: E402
 
 DB = "bench_webhooks_twilio"
 ACCOUNT_SID = "AC" + "b" * 32
@@ -212,7 +212,7 @@ def main() -> None:
         ).stdout  # fmt: skip
         assert "READY" in out, out
         public_id = out.split("READY", 1)[1].split()[0]
-        stack.start("webhooks-twilio-web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
+        web = stack.start("webhooks-twilio-web", *GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}")
         chat = stack.start(
             "webhooks-twilio-chat", sys.executable, "-m", "celery", "-A", "config", "worker", "-n", "chat@benchtwilio",
             "-Q", "chat", "-P", "gevent", "--concurrency", str(args.chat_concurrency), "--without-gossip",
@@ -232,7 +232,14 @@ def main() -> None:
         rows, first = [], 0
         for rate in [float(r) for r in args.rate.split(",")]:
             url, public_url = f"http://127.0.0.1:{port}{path}", f"http://{host}{path}"
+            before, since = cpu_snapshot({"web": web, "worker": chat}, DB, [os.getpid()]), time.monotonic()
             result = asyncio.run(load(args, rate, first, url, public_url, host, pause))
+            after = cpu_snapshot({"web": web, "worker": chat}, DB, [os.getpid()])
+            result["cpu"] = {
+                name: sum(t - before[name].get(pid, 0) for pid, t in after[name].items()) * TICK_MS
+                for name in ("web", "worker", "postgres", "redis", "loadgen", "machine")
+            }
+            result["cpu_wall"] = time.monotonic() - since
             expected = range(first, first + result["messages"])
             began = time.monotonic()
             while time.monotonic() - began < args.answer_timeout:
@@ -259,7 +266,9 @@ def row(result: dict, counts: Counter[int], settle: float) -> str:
         f"| {result['rate']:g} ({achieved:.0f}) | {len(lat)} | {ms(lat, 50):.1f} / {ms(lat, 95):.1f} / "
         f"{max(lat) * 1000 if lat else float('nan'):.0f} | {dict(sorted(result['statuses'].items()))} | "
         f"{result['messages']} | {result['replays']} | {sum(1 for c in counts.values() if c == 1)} | "
-        f"{result['messages'] - len(counts)} | {sum(1 for c in counts.values() if c > 1)} | {settle:.1f} s |"
+        f"{result['messages'] - len(counts)} | {sum(1 for c in counts.values() if c > 1)} | {settle:.1f} s | "
+        + " / ".join(f"{result['cpu'][name] / max(len(lat), 1):.1f}" for name in ("web", "worker", "postgres"))
+        + f" | {result['cpu']['machine'] / 1000 / max(result['cpu_wall'], 1e-9) / (os.cpu_count() or 1):.0%} |"
     )
 
 
@@ -283,8 +292,9 @@ def report(args: argparse.Namespace, rows: list[tuple[dict, Counter[int], float]
             + " Load generator, fake LLM and Twilio double on the same (shared, busy) machine.",
             "",
             "| offered (achieved) req/s | requests | ack p50 / p95 / max ms | statuses | messages | redeliveries | "
-            "answered once | unanswered at timeout | answered twice | all answered after |",
-            "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+            "answered once | unanswered at timeout | answered twice | all answered after | CPU ms/request web / chat "
+            "worker / postgres | machine busy |",
+            "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
             *(row(*r) for r in rows),
             "",
         ]

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from shared_apps.core.exceptions import ApplicationError
-from tenant_apps.channels import inbound, selectors
+from tenant_apps.channels import inbound
 from tenant_apps.channels.enums import ChannelKind
 from tenant_apps.channels.models import Channel
 from tenant_apps.channels.platforms import twilio_messaging as twilio
@@ -71,8 +71,12 @@ def signature_url(request: HttpRequest) -> str:
 
 def _verified(request: HttpRequest, channel_public_id: uuid.UUID) -> tuple[Channel | None, Any, HttpResponse | None]:
     """The channel and the verified parameters (a ``QueryDict``), or the refusal to answer with."""
-    channel = selectors.channel_by_public_id(public_id=channel_public_id)
-    if channel is None or channel.kind not in KINDS:
+    channel = (
+        Channel.objects.select_related("chatbot__published_version", "provider")
+        .filter(public_id=channel_public_id, kind__in=KINDS)
+        .first()
+    )
+    if channel is None:
         return None, None, _error(404, "channel.not_found", "No such channel.")
     try:
         raw = request.body
