@@ -23,6 +23,22 @@ def _actor(request: Request) -> Any:
     return request.user if getattr(request.user, "pk", None) else None
 
 
+class ChannelOutputSerializer(serializers.Serializer):
+    """A channel (``channel_payload``); signing secrets are never returned."""
+
+    id = serializers.IntegerField()
+    public_id = serializers.UUIDField()
+    chatbot_id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    name = serializers.CharField()
+    enabled = serializers.BooleanField()
+    disabled_message = serializers.CharField(allow_blank=True)
+    config = serializers.DictField()
+    embed_key = serializers.CharField(allow_null=True, help_text="The widget's embed key; null for other kinds.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
 def channel_payload(channel: Channel) -> dict[str, Any]:
     return {
         "id": channel.pk,
@@ -60,6 +76,8 @@ class ChannelListApi(ResourceApiView):
     write_role = Role.EDITOR
     idempotent = True
     ordering_fields = ("created_at", "name")
+    output_serializer = ChannelOutputSerializer
+    output_paginated = True
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ChannelKind.values)
@@ -94,6 +112,7 @@ class ChannelDetailApi(ResourceApiView):
 
     required_role = Role.VIEWER
     write_role = Role.EDITOR
+    output_serializer = ChannelOutputSerializer
 
     class UpdateSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120, required=False)
@@ -130,6 +149,7 @@ class ChannelKeyRotateApi(ResourceApiView):
     """``POST``: a widget channel gets a new embed key; the old one is refused from the next request on."""
 
     required_role = Role.EDITOR
+    output_serializer = ChannelOutputSerializer
 
     def post(self, request: Request, chatbot_id: int, channel_id: int) -> Response:
         channel = services.widget_key_rotate(channel=_channel(chatbot_id, channel_id), user=_actor(request))

@@ -35,6 +35,18 @@ def _fields(**kwargs: Any) -> serializers.DictField:
     )
 
 
+class ProviderOutputSerializer(serializers.Serializer):
+    """An LLM provider (``provider_payload``): its settings and masked hints of its secrets, never a secret."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    config = serializers.DictField()
+    secrets = serializers.DictField(child=serializers.CharField(), help_text='Masked hints, e.g. "sk-…9f2a".')
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
 def provider_payload(provider: ProviderBase) -> dict[str, Any]:
     return {
         "id": provider.pk,
@@ -59,6 +71,8 @@ class ProviderListApi(ResourceApiView):
     write_role = Role.EDITOR
     ordering_fields = ("name", "created_at")
     idempotent = True
+    output_serializer = ProviderOutputSerializer
+    output_paginated = True
 
     class InputSerializer(serializers.Serializer):
         type = serializers.CharField(max_length=40)
@@ -108,6 +122,7 @@ class ProviderDetailApi(ResourceApiView):
 
     required_role = Role.VIEWER
     write_role = Role.EDITOR
+    output_serializer = ProviderOutputSerializer
 
     class UpdateSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)

@@ -111,6 +111,7 @@ def _seed(fake_llm: Any) -> Iterator[Seeded]:
 
     with tenant_context(team):
         before = _snapshot(order)
+        counts = {model: model.objects.count() for model in order}
         routes_before = ChannelRoute.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         provider = llm_provider(base_url=fake_llm.openai_base_url, name="Fuzz LLM")
         bot = chatbot_create(name="Fuzz bot", created_by=None)
@@ -157,6 +158,8 @@ def _seed(fake_llm: Any) -> Iterator[Seeded]:
         channel_ids = list(Channel.objects.filter(pk__gt=before[Channel]).values_list("pk", flat=True))
         for model in order:
             model.objects.filter(pk__gt=before[model]).delete()
+        left = {model.__name__: model.objects.count() - counts[model] for model in order}
+        assert not any(left.values()), f"the fuzz left or removed rows of the team: {left}"
     ChannelRoute.objects.filter(team=team, pk__gt=routes_before, channel_id__in=channel_ids).delete()
 
 
