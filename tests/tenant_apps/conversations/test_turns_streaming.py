@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from shared_apps.core.redis import get_redis, key
 from tenant_apps.conversations import services, streams
@@ -45,7 +45,15 @@ def _remove_bot(team: Team, bot: Any, provider: Any, last_event: int) -> None:
     from tenant_apps.pipelines.models import Pipeline
 
     with tenant_context(team):
-        ChatSession.objects.filter(chatbot=bot).delete()
+        deadline = time.monotonic() + 120  # a ceiling: a worker may still be storing a turn the test left running
+        while True:
+            try:
+                ChatSession.objects.filter(chatbot=bot).delete()
+                break
+            except IntegrityError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         Participant.objects.filter(identifier__startswith="stream-test").delete()
         Chatbot.objects.filter(pk=bot.pk).delete()
         Pipeline.objects.filter(pk=bot.pipeline_id).delete()
