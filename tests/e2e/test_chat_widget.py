@@ -92,9 +92,9 @@ def test_the_widget_on_another_site_streams_a_reply_and_passes_axe(browser, stac
         partial = streaming.inner_text()
         reply = page.locator("chat-studio-widget .msg.assistant:not(.streaming)")
         expect(reply).to_have_count(1, timeout=60_000)
-        stored = stack.sql(
-            "SELECT m.content FROM t_demo.conversations_chatmessage m JOIN t_demo.conversations_chatsession s"
-            " ON s.id = m.session_id WHERE s.platform = 'widget' AND m.role = 'assistant' ORDER BY m.id DESC LIMIT 1"
+        stored = stack.sql(  # the reply to this message (the bot's greeting turn may finish after it)
+            "SELECT r.content FROM t_demo.conversations_chatmessage r JOIN t_demo.conversations_chatmessage m"
+            " ON r.reply_to_id = m.id WHERE m.content = 'What grows in shade?' ORDER BY r.id DESC LIMIT 1"
         )[0][0]
         assert stored.startswith(partial.strip())
         assert len(partial.strip()) < len(stored)  # seen before the reply was complete
