@@ -30,6 +30,8 @@ from tenant_apps.channels.exceptions import ChannelInvalidError
 from tenant_apps.channels.models import Channel
 from tenant_apps.channels.outbound import TransientSendError
 from tenant_apps.channels.platforms import ChannelPlatform, ConnectionResult, platform_register
+from tenant_apps.channels.platforms.text import WORDS, escape_html
+from tenant_apps.channels.platforms.text import split_text as text_split
 from tenant_apps.conversations import selectors as conversation_selectors
 from tenant_apps.conversations import services as conversation_services
 from tenant_apps.conversations.enums import Platform
@@ -282,23 +284,7 @@ def _parts_sent(message_id: int, count: int) -> None:
 def split_text(text: str, limit: int = MAX_PART) -> list[str]:
     """``text`` in parts of at most ``limit`` characters, cut at a paragraph, a line or a space in the second half
     of a part when there is one."""
-    text = text.strip()
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = _cut(text[:limit], limit)
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        parts.append(text)
-    return parts or [""]
-
-
-def _cut(window: str, limit: int) -> int:
-    for separator in ("\n\n", "\n", " "):
-        at = window.rfind(separator)
-        if at >= limit // 2:
-            return at
-    return limit
+    return text_split(text, limit, separators=WORDS)
 
 
 # --------------------------------------------------------------------------------------- markdown to mrkdwn
@@ -312,10 +298,6 @@ _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
 _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def to_mrkdwn(text: str) -> str:
     """The basics of Markdown in Slack's mrkdwn: bold, italic, strike, links, headings (bold), bullets; code spans
     and blocks kept as they are; ``&``, ``<`` and ``>`` escaped as Slack asks."""
@@ -325,9 +307,9 @@ def to_mrkdwn(text: str) -> str:
         pieces.append(_inline(text[last : match.start()]))
         code = match.group(0)
         if code.startswith("```"):
-            code = "```" + _escape(match.group(1) or "").rstrip("\n") + "```"
+            code = "```" + escape_html(match.group(1) or "").rstrip("\n") + "```"
         else:
-            code = _escape(code)
+            code = escape_html(code)
         pieces.append(code)
         last = match.end()
     pieces.append(_inline(text[last:]))
@@ -335,7 +317,7 @@ def to_mrkdwn(text: str) -> str:
 
 
 def _inline(text: str) -> str:
-    text = _escape(text)
+    text = escape_html(text)
     links: list[str] = []
 
     def link(match: re.Match[str]) -> str:

@@ -42,6 +42,8 @@ from tenant_apps.channels.enums import ChannelKind
 from tenant_apps.channels.models import Channel
 from tenant_apps.channels.outbound import TransientSendError
 from tenant_apps.channels.platforms import ChannelPlatform, ConnectionResult, platform_register
+from tenant_apps.channels.platforms.text import escape_html
+from tenant_apps.channels.platforms.text import split_text as text_split
 from tenant_apps.conversations import ingress
 from tenant_apps.conversations import selectors as conversation_selectors
 from tenant_apps.conversations import services as conversation_services
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_PART = 4096  # characters of one Telegram message (after its HTML is parsed)
+SENTENCE_MARKS = ("\n\n", "\n", ". ", "! ", "? ", " ")  # where a long reply is cut, in that order
 MAX_BODY_BYTES = 1024 * 1024
 PARTS_KEY = "telegram_parts_sent"  # reply metadata: parts of a split reply already sent (a retry skips them)
 BLOCKED_KEY = "telegram_blocked"  # participant data (per chatbot): the user blocked the bot; no sends until they write
@@ -427,27 +430,7 @@ def _send_part(channel: Channel, token: str, chat_id: str, part: str, reply: Cha
 def split_text(text: str, limit: int = MAX_PART) -> list[str]:
     """``text`` in parts of at most ``limit`` characters, cut at a paragraph, a line, a sentence or a space in
     the second half of a part when there is one; a code block cut in two is closed and reopened."""
-    text = text.strip()
-    room = limit - 8  # for a code fence closed and reopened
-    parts: list[str] = []
-    while len(text) > room:
-        cut = _cut(text[:room], room)
-        part, text = text[:cut].rstrip(), text[cut:].lstrip()
-        if part.count("```") % 2:
-            part += "\n```"
-            text = "```\n" + text
-        parts.append(part)
-    if text:
-        parts.append(text)
-    return parts or [""]
-
-
-def _cut(window: str, limit: int) -> int:
-    for separator in ("\n\n", "\n", ". ", "! ", "? ", " "):
-        at = window.rfind(separator)
-        if at >= limit // 2:
-            return at + (1 if separator[0] in ".!?" else 0)
-    return limit
+    return text_split(text, limit, separators=SENTENCE_MARKS, reopen_fences=True)
 
 
 # ------------------------------------------------------------------------------------ markdown to Telegram HTML
@@ -461,10 +444,6 @@ _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
 _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def to_html(text: str) -> str:
     """Markdown as the HTML Telegram renders (``parse_mode=HTML``): bold, italic, strike, inline code, code
     blocks (with their language), links; headings bold and bullets as "•"; every other character escaped."""
@@ -473,18 +452,18 @@ def to_html(text: str) -> str:
     for match in _CODE.finditer(text):
         pieces.append(_inline(text[last : match.start()]))
         if match.group(0).startswith("```"):
-            language, code = match.group(1), _escape((match.group(2) or "").rstrip("\n"))
+            language, code = match.group(1), escape_html((match.group(2) or "").rstrip("\n"))
             attr = f' class="language-{language}"' if language else ""
             pieces.append(f"<pre><code{attr}>{code}</code></pre>")
         else:
-            pieces.append(f"<code>{_escape(match.group(3))}</code>")
+            pieces.append(f"<code>{escape_html(match.group(3))}</code>")
         last = match.end()
     pieces.append(_inline(text[last:]))
     return "".join(pieces)
 
 
 def _inline(text: str) -> str:
-    text = _escape(text)
+    text = escape_html(text)
     links: list[str] = []
 
     def link(match: re.Match[str]) -> str:

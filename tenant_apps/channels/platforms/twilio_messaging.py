@@ -38,7 +38,7 @@ from tenant_apps.channels.exceptions import ChannelInvalidError
 from tenant_apps.channels.models import Channel, ChannelSession, Delivery
 from tenant_apps.channels.outbound import TransientSendError
 from tenant_apps.channels.platforms import ChannelPlatform, ConnectionResult, platform_register
-from tenant_apps.channels.platforms.meta.graph import plain_text, split, whatsapp_text
+from tenant_apps.channels.platforms.text import SENTENCES, plain_text, split_text, whatsapp_text
 from tenant_apps.conversations import selectors as conversation_selectors
 from tenant_apps.conversations import services as conversation_services
 from tenant_apps.conversations.enums import Platform, SessionStatus
@@ -183,7 +183,7 @@ def send(channel: Channel, reply: ChatMessage) -> None:
         )
     whatsapp = is_whatsapp(channel)
     text = whatsapp_text(reply.content) if whatsapp else plain_text(reply.content)
-    parts = split(text, WHATSAPP_LIMIT if whatsapp else SMS_LIMIT)
+    parts = split_text(text, WHATSAPP_LIMIT if whatsapp else SMS_LIMIT, separators=SENTENCES)
     if not parts:
         raise ApplicationError(code="channel.empty_reply", message="The reply has no text to send.")
     api, http = client(channel)

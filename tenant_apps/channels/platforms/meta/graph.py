@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,50 +126,3 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
         if secret:
             text = text.replace(secret, "…")
     return text
-
-
-# ---------------------------------------------------------------------------------------------------- text
-
-_BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__", re.DOTALL)
-_STRIKE = re.compile(r"~~(.+?)~~", re.DOTALL)
-_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
-
-
-def whatsapp_text(markdown: str) -> str:
-    """The model's markdown as WhatsApp renders it: *bold*, ~strike~, headings bold, links as "text (url)";
-    _italic_ and ```code``` are the same in both."""
-    text = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", markdown)
-    text = _HEADING.sub(r"*\1*", text)
-    text = _BOLD.sub(lambda m: f"*{m.group(1) or m.group(2)}*", text)
-    return _STRIKE.sub(r"~\1~", text)
-
-
-def plain_text(markdown: str) -> str:
-    """Messenger shows plain text: emphasis markers dropped, links as "text (url)"."""
-    text = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", markdown)
-    text = _HEADING.sub(r"\1", text)
-    text = _BOLD.sub(lambda m: m.group(1) or m.group(2), text)
-    return _STRIKE.sub(r"\1", text)
-
-
-def split(text: str, limit: int) -> list[str]:
-    """``text`` in parts of at most ``limit`` characters, cut at a paragraph, then a line, then a sentence or
-    word boundary in the last part of the window (a hard cut only for a word longer than that)."""
-    text = text.strip()
-    parts: list[str] = []
-    while len(text) > limit:
-        window = text[:limit]
-        cut = -1
-        for separator in ("\n\n", "\n", ". ", " "):
-            at = window.rfind(separator)
-            if at >= limit // 2:
-                cut = at + len(separator)
-                break
-        if cut <= 0:
-            cut = limit
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        parts.append(text)
-    return parts

@@ -14,6 +14,7 @@ from tenant_apps.channels.models import Channel
 from tenant_apps.channels.outbound import TransientSendError
 from tenant_apps.channels.platforms import ConnectionResult
 from tenant_apps.channels.platforms.meta import graph, records, window
+from tenant_apps.channels.platforms.text import SENTENCES, plain_text, split_text, whatsapp_text
 
 if TYPE_CHECKING:
     from tenant_apps.conversations.models import ChatMessage
@@ -79,7 +80,7 @@ def whatsapp_send(channel: Channel, reply: ChatMessage) -> None:
         }
         return graph.call("POST", f"{phone_number_id}/messages", token=token, app_secret=app_secret, json=body)
 
-    parts = graph.split(graph.whatsapp_text(reply.content), graph.WHATSAPP_TEXT_LIMIT)
+    parts = split_text(whatsapp_text(reply.content), graph.WHATSAPP_TEXT_LIMIT, separators=SENTENCES)
     _send_parts(reply, parts, post, (token, app_secret))
 
 
@@ -94,7 +95,7 @@ def messenger_send(channel: Channel, reply: ChatMessage) -> None:
         body = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": {"text": part}}
         return graph.call("POST", f"{page_id}/messages", token=token, app_secret=app_secret, json=body)
 
-    parts = graph.split(graph.plain_text(reply.content), graph.MESSENGER_TEXT_LIMIT)
+    parts = split_text(plain_text(reply.content), graph.MESSENGER_TEXT_LIMIT, separators=SENTENCES)
     _send_parts(reply, parts, post, (token, app_secret))
 
 
