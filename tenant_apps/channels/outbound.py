@@ -14,6 +14,7 @@ import logging
 
 from django.conf import settings
 
+from shared_apps.core.db import connection_release
 from shared_apps.core.exceptions import ApplicationError
 from shared_apps.core.http import HttpRequestError, UnsafeUrlError, safe_request
 from tenant_apps.channels import selectors, services, signing
@@ -61,6 +62,7 @@ def reply_send(*, message_id: int, final_attempt: bool) -> None:
     delivery = services.delivery_start(message_id=message_id, channel=channel)
     if delivery.status == DeliveryStatus.SENT:
         return
+    connection_release()  # nothing holds a database connection while the platform answers (ADR 0090)
     try:
         if platform is not None:
             platform.send(channel, reply)
